@@ -1,0 +1,185 @@
+//! The events hostscope sees, independent of how the kernel delivered them.
+
+use serde::Serialize;
+
+/// The instruction set whose syscall numbering an event uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+}
+
+impl Arch {
+    /// The architecture hostscope was compiled for, which is the one the
+    /// kernel's `sys_enter` numbers are in (we do not trace compat syscalls).
+    pub const fn native() -> Self {
+        #[cfg(target_arch = "aarch64")]
+        {
+            Arch::Aarch64
+        }
+        #[cfg(not(target_arch = "aarch64"))]
+        {
+            Arch::X86_64
+        }
+    }
+}
+
+/// How the probe copies one syscall argument's user memory.
+///
+/// This is the contract between the decoder (which says what it needs per
+/// syscall) and the probe (which copies exactly that, and nothing else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capture {
+    /// Nothing copied: the argument is a plain integer.
+    None,
+    /// A NUL-terminated string at the pointer (paths, names).
+    Str,
+    /// Bytes the process hands to the kernel; the length is argument `len_arg`
+    /// (write, send, pwrite64). Capped by the probe's buffer size.
+    BufIn { len_arg: u8 },
+    /// Bytes the kernel filled; the length is the return value (read, recv).
+    BufOut,
+    /// A `struct sockaddr` given to the kernel, of length argument `len_arg`.
+    SockAddrIn { len_arg: u8 },
+    /// A `struct sockaddr` the kernel filled; its length is the `socklen_t`
+    /// that argument `len_ptr_arg` points to after the call.
+    SockAddrOut { len_ptr_arg: u8 },
+    /// Two `int`s filled on success (pipe, pipe2, socketpair).
+    FdPair,
+    /// One `int` filled by the kernel (wait4's status).
+    IntOut,
+    /// A fixed-size struct, `size` bytes (openat2's `open_how`).
+    Struct { size: u8 },
+    /// A NULL-terminated array of string pointers (execve's argv).
+    Argv,
+}
+
+/// What one captured argument held, as copied from the process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    /// Index of the syscall argument (0..6) the bytes belong to.
+    pub arg: u8,
+    /// For [`Capture::Argv`], the element's position in the array; else 0.
+    pub index: u16,
+    /// The bytes as the process had them, without a trailing NUL.
+    pub bytes: Vec<u8>,
+    /// The copy stopped at the probe's size limit: the real value is longer.
+    pub truncated: bool,
+    /// The process's memory could not be read (bad pointer, page not present).
+    pub fault: bool,
+}
+
+/// One completed syscall of one thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyscallEvent {
+    /// Unix time of the syscall's entry, in nanoseconds.
+    pub ts_ns: u64,
+    /// Process (thread group) id.
+    pub pid: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// The thread's name at syscall exit, raw bytes (hostile: escape before
+    /// printing).
+    pub comm: Vec<u8>,
+    pub arch: Arch,
+    /// Syscall number in `arch`'s numbering.
+    pub nr: u32,
+    /// Raw argument registers.
+    pub args: [u64; 6],
+    /// Return value; `None` for syscalls that never return (exit, exit_group,
+    /// a successful execve's old image aside).
+    pub ret: Option<i64>,
+    /// Time from entry to exit, in nanoseconds; 0 for syscalls that never
+    /// return.
+    pub duration_ns: u64,
+    /// User memory the probe copied, for the arguments that point to it.
+    pub captures: Vec<Captured>,
+    /// execve's argv had more elements than the probe copies.
+    pub argv_truncated: bool,
+}
+
+impl SyscallEvent {
+    /// The captured bytes of argument `arg` (the first element for argv).
+    pub fn capture(&self, arg: u8) -> Option<&Captured> {
+        self.captures.iter().find(|c| c.arg == arg)
+    }
+
+    /// The elements of an argv-style argument, in order.
+    pub fn argv(&self, arg: u8) -> impl Iterator<Item = &Captured> {
+        let mut items: Vec<&Captured> = self.captures.iter().filter(|c| c.arg == arg).collect();
+        items.sort_by_key(|c| c.index);
+        items.into_iter()
+    }
+
+    /// The errno of a failed syscall (a return value in -4095..=-1).
+    pub fn errno(&self) -> Option<i32> {
+        match self.ret {
+            Some(r) if (-4095..0).contains(&r) => Some(-r as i32),
+            _ => None,
+        }
+    }
+}
+
+/// A process (thread group) ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessExit {
+    /// Unix time of the exit, in nanoseconds.
+    pub ts_ns: u64,
+    pub pid: u32,
+    /// The last thread's name, raw bytes.
+    pub comm: Vec<u8>,
+    /// The wait status as `waitpid` would report it (exit code in bits 8..16,
+    /// terminating signal in bits 0..7).
+    pub wait_status: i32,
+}
+
+impl ProcessExit {
+    /// The signal that killed the process, if one did.
+    pub fn signal(&self) -> Option<i32> {
+        let sig = self.wait_status & 0x7f;
+        (sig != 0).then_some(sig)
+    }
+
+    /// The exit code, if the process exited rather than being killed.
+    pub fn code(&self) -> Option<i32> {
+        self.signal().is_none().then_some((self.wait_status >> 8) & 0xff)
+    }
+}
+
+/// Everything the probe delivers, in the order it was delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Syscall(SyscallEvent),
+    Exit(ProcessExit),
+}
+
+/// Events the probe could not deliver whole, by cause. Summed over all CPUs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Losses {
+    /// Events dropped because the ring buffer was full.
+    pub ring_full: u64,
+    /// Strings or buffers cut at the probe's size limit (the event was still
+    /// delivered, with the prefix).
+    pub truncated: u64,
+    /// Arguments whose user memory could not be read (the event was still
+    /// delivered, without them).
+    pub unreadable: u64,
+    /// Syscall exits seen without their entry (the syscall started before the
+    /// probe was attached, or the entry table was full).
+    pub unmatched_exit: u64,
+    /// Syscall entries not remembered because the in-flight table was full.
+    pub table_full: u64,
+}
+
+impl Losses {
+    /// Events that were lost entirely (not just shortened).
+    pub fn events_lost(&self) -> u64 {
+        self.ring_full + self.unmatched_exit + self.table_full
+    }
+
+    /// Whether anything at all was lost or shortened.
+    pub fn any(&self) -> bool {
+        self.events_lost() + self.truncated + self.unreadable > 0
+    }
+}

@@ -1,0 +1,96 @@
+/* The ABI between hostscope's BPF programs and its user space: every struct
+ * and constant that crosses the ring buffer or a map. Mirrored once in Rust
+ * (ebpf/src/abi.rs) with compile-time size and offset checks; change both
+ * together. */
+#ifndef HOSTSCOPE_ABI_H
+#define HOSTSCOPE_ABI_H
+
+/* Syscall numbers above this are ignored (x86_64 tops out near 470). */
+#define HS_MAX_SYSCALLS 1024
+#define HS_NARGS 6
+
+/* Record kinds in the ring buffer. */
+#define HS_EV_SYSCALL 1   /* a syscall, at exit (or at entry if it never returns) */
+#define HS_EV_EXEC_ARGS 2 /* execve's filename and argv, copied at entry */
+#define HS_EV_EXIT 3      /* a process ended; ret holds the wait status */
+
+/* hs_event.flags */
+#define HS_EVF_NORETURN 1   /* exit/exit_group: there is no return value */
+#define HS_EVF_ARGV_TRUNC 2 /* argv had more elements than we copy */
+
+/* How an argument's user memory is copied (hs_spec.kind). */
+#define HS_CAP_NONE 0
+#define HS_CAP_STR 1          /* NUL-terminated string */
+#define HS_CAP_BUF_IN 2       /* aux = index of the length argument */
+#define HS_CAP_BUF_OUT 3      /* length = return value */
+#define HS_CAP_SOCKADDR_IN 4  /* aux = index of the length argument */
+#define HS_CAP_SOCKADDR_OUT 5 /* aux = index of the socklen_t* argument */
+#define HS_CAP_FDPAIR 6       /* int[2], on success */
+#define HS_CAP_INT_OUT 7      /* one int */
+#define HS_CAP_STRUCT 8       /* aux = size in bytes */
+#define HS_CAP_ARGV 9         /* NULL-terminated char *[] */
+
+/* hs_spec.flags */
+#define HS_SPEC_ENABLED 1       /* trace this syscall at all */
+#define HS_SPEC_FAILED_ONLY 2   /* deliver it only when it fails */
+#define HS_SPEC_ENTRY_CAPTURE 4 /* copy its memory at entry (execve) */
+#define HS_SPEC_NORETURN 8      /* it does not return (exit, exit_group) */
+
+/* hs_capture.flags */
+#define HS_CAPF_TRUNCATED 1
+#define HS_CAPF_FAULT 2
+
+/* Loss counters: index into the per-CPU `stats` array. */
+#define HS_STAT_RING_FULL 0
+#define HS_STAT_TRUNCATED 1
+#define HS_STAT_UNREADABLE 2
+#define HS_STAT_UNMATCHED_EXIT 3
+#define HS_STAT_TABLE_FULL 4
+#define HS_STAT_DELIVERED 5
+#define HS_NSTATS 8
+
+/* traced map values */
+#define HS_TRACE_FOLLOW 1 /* also trace children started from now on */
+
+/* Limits of what one record copies. */
+#define HS_MAX_STR 4096  /* a path (PATH_MAX) */
+#define HS_MAX_BUF 4096  /* data of read/write, before the user's -s cap */
+#define HS_MAX_ARGV 32   /* argv elements */
+#define HS_MAX_ARG 256   /* bytes of one argv element */
+#define HS_SOCKADDR_MAX 128
+
+/* What the probe does for one syscall number. 16 bytes. */
+struct hs_spec {
+	unsigned char kind[HS_NARGS];
+	unsigned char aux[HS_NARGS];
+	unsigned short flags;
+	unsigned short pad;
+};
+
+/* Header of every record. Captures follow, each an hs_capture and its bytes,
+ * padded to 8. 112 bytes. */
+struct hs_event {
+	unsigned int kind;
+	unsigned int tgid;
+	unsigned int tid;
+	unsigned int nr;
+	unsigned long long ts_ns;  /* CLOCK_MONOTONIC at syscall entry */
+	unsigned long long dur_ns; /* entry to exit */
+	long long ret;
+	unsigned long long args[HS_NARGS];
+	char comm[16];
+	unsigned short ncap;
+	unsigned short flags;
+	unsigned int size; /* bytes of this record, header included */
+};
+
+/* One copied argument. 8 bytes, followed by len bytes. */
+struct hs_capture {
+	unsigned char arg;
+	unsigned char kind;
+	unsigned short index; /* position in argv */
+	unsigned short len;
+	unsigned short flags;
+};
+
+#endif

@@ -1,0 +1,467 @@
+/* hostscope's syscall probe.
+ *
+ * sys_enter remembers the arguments of a targeted thread's syscall; sys_exit
+ * pairs them with the return value, copies the user memory the decoder needs
+ * (strings are read at exit: at entry their pages may not be resident yet,
+ * and the read would fail), and sends one record through the ring buffer.
+ * Which syscalls, and which of their arguments, is decided in user space and
+ * handed over in the `specs` map, so this file knows no syscall numbers.
+ *
+ * Every loss is counted in `stats`: nothing is dropped silently. */
+#include "bpf_kernel.h"
+#include "hostscope.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by the loader before load. */
+const volatile u32 cfg_all = 0;       /* trace every process but cfg_self_tgid */
+const volatile u32 cfg_self_tgid = 0; /* hostscope itself */
+const volatile u32 cfg_buf_len = 32;  /* bytes of read/write data to copy */
+const volatile u64 cfg_wakeup_bytes = 1 << 16; /* wake the reader past this */
+
+/* tgid -> HS_TRACE_* flags: the processes we trace (unless cfg_all). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, u32);
+	__type(value, u32);
+} traced SEC(".maps");
+
+struct pending {
+	u64 ts_ns;
+	u64 args[HS_NARGS];
+	u32 nr;
+	u32 skip; /* a new thread's first return (from clone): not a loss */
+};
+
+/* tid -> the syscall it is in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, struct pending);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HS_MAX_SYSCALLS);
+	__type(key, u32);
+	__type(value, struct hs_spec);
+} specs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HS_NSTATS);
+	__type(key, u32);
+	__type(value, u64);
+} stats SEC(".maps");
+
+/* A record is assembled here, then copied to the ring with its real size:
+ * bpf_ringbuf_reserve needs a constant size, and records vary from 112 bytes
+ * to several KiB. Captures start below SCRATCH_HALF and each is at most
+ * HS_MAX_STR bytes, so masking an offset with SCRATCH_HALF - 1 keeps every
+ * write in bounds for the verifier. */
+#define SCRATCH_HALF 16384
+#define SCRATCH_SIZE (2 * SCRATCH_HALF)
+struct scratch {
+	u8 buf[SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+static __always_inline void count(u32 which)
+{
+	u64 *v = bpf_map_lookup_elem(&stats, &which);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool is_target(u32 tgid)
+{
+	if (cfg_all)
+		return tgid != cfg_self_tgid;
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
+static __always_inline bool failed(s64 ret)
+{
+	return ret < 0 && ret >= -4095;
+}
+
+/* Sends a finished record. Wakeups are batched: waking the reader for every
+ * record costs more than the probe itself, so the reader is only woken once
+ * cfg_wakeup_bytes are queued, and otherwise polls on a short timer. */
+static __always_inline void submit(struct hs_event *ev, u32 size)
+{
+	u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes
+		? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	size &= SCRATCH_SIZE - 1;
+	if (size < sizeof(*ev))
+		return;
+	ev->size = size;
+	if (bpf_ringbuf_output(&events, ev, size, flags))
+		count(HS_STAT_RING_FULL);
+	else
+		count(HS_STAT_DELIVERED);
+}
+
+/* State shared by the capture callbacks (bpf_loop keeps the verifier's work
+ * per argument instead of per combination of arguments). */
+struct capture_ctx {
+	struct scratch *s;
+	struct hs_event *ev;
+	const struct hs_spec *spec;
+	u32 off;
+	s64 ret;
+	const u64 *argv; /* user pointer to execve's argv */
+	u8 argv_arg;
+};
+
+/* Appends one capture at ctx->off. `str` reads up to the NUL; otherwise
+ * exactly `want` bytes (capped at `cap`). */
+static __always_inline void put(struct capture_ctx *c, u8 arg, u8 kind, u16 index,
+				const void *src, u64 want, u32 cap, bool str)
+{
+	u32 off = c->off;
+	if (off > SCRATCH_HALF - sizeof(struct hs_capture) - HS_MAX_STR) {
+		/* The record is full: this argument is not shown. */
+		count(HS_STAT_TRUNCATED);
+		return;
+	}
+	off &= SCRATCH_HALF - 1;
+	struct hs_capture *hc = (void *)&c->s->buf[off];
+	u8 *dst = &c->s->buf[(off + sizeof(*hc)) & (SCRATCH_HALF - 1)];
+	u32 limit = want < cap ? want : cap;
+	limit &= 2 * HS_MAX_STR - 1;
+	if (limit > HS_MAX_STR)
+		limit = HS_MAX_STR;
+	long n;
+	u16 flags = 0, len = 0;
+	if (str) {
+		n = bpf_probe_read_user_str(dst, limit, src);
+		if (n > 0) {
+			len = n - 1;
+			if (n == limit)
+				flags |= HS_CAPF_TRUNCATED;
+		}
+	} else {
+		n = bpf_probe_read_user(dst, limit, src);
+		if (n == 0) {
+			len = limit;
+			if (want > limit)
+				flags |= HS_CAPF_TRUNCATED;
+		}
+	}
+	if (n < 0) {
+		flags |= HS_CAPF_FAULT;
+		count(HS_STAT_UNREADABLE);
+	}
+	if (flags & HS_CAPF_TRUNCATED)
+		count(HS_STAT_TRUNCATED);
+	hc->arg = arg;
+	hc->kind = kind;
+	hc->index = index;
+	hc->len = len;
+	hc->flags = flags;
+	c->off = (off + sizeof(*hc) + len + 7) & ~7u;
+	c->ev->ncap += 1;
+}
+
+/* An argument by a run-time index, without pointer arithmetic on the index
+ * (the verifier cannot bound an index it loaded from a map). */
+static __always_inline u64 arg_at(const struct hs_event *ev, u32 i)
+{
+	switch (i) {
+	case 0: return ev->args[0];
+	case 1: return ev->args[1];
+	case 2: return ev->args[2];
+	case 3: return ev->args[3];
+	case 4: return ev->args[4];
+	case 5: return ev->args[5];
+	}
+	return 0;
+}
+
+static long capture_arg(u64 i, struct capture_ctx *c)
+{
+	if (i >= HS_NARGS)
+		return 1;
+	u8 kind = c->spec->kind[i];
+	u8 aux = c->spec->aux[i];
+	const void *ptr = (const void *)arg_at(c->ev, i);
+	s64 ret = c->ret;
+	if (!ptr)
+		return 0;
+	switch (kind) {
+	case HS_CAP_STR:
+		put(c, i, kind, 0, ptr, HS_MAX_STR, HS_MAX_STR, true);
+		break;
+	case HS_CAP_BUF_IN:
+		put(c, i, kind, 0, ptr, arg_at(c->ev, aux), cfg_buf_len, false);
+		break;
+	case HS_CAP_BUF_OUT:
+		if (ret > 0)
+			put(c, i, kind, 0, ptr, ret, cfg_buf_len, false);
+		break;
+	case HS_CAP_SOCKADDR_IN:
+		put(c, i, kind, 0, ptr, arg_at(c->ev, aux), HS_SOCKADDR_MAX, false);
+		break;
+	case HS_CAP_SOCKADDR_OUT: {
+		u32 len = 0;
+		const void *lenp = (const void *)arg_at(c->ev, aux);
+		if (ret >= 0 && lenp && !bpf_probe_read_user(&len, sizeof(len), lenp))
+			put(c, i, kind, 0, ptr, len, HS_SOCKADDR_MAX, false);
+		break;
+	}
+	case HS_CAP_FDPAIR:
+		if (ret == 0)
+			put(c, i, kind, 0, ptr, 8, 8, false);
+		break;
+	case HS_CAP_INT_OUT:
+		if (ret >= 0)
+			put(c, i, kind, 0, ptr, 4, 4, false);
+		break;
+	case HS_CAP_STRUCT:
+		put(c, i, kind, 0, ptr, aux, 255, false);
+		break;
+	case HS_CAP_ARGV:
+		c->argv = ptr;
+		c->argv_arg = i;
+		break;
+	}
+	return 0;
+}
+
+static long capture_entry_arg(u64 i, struct capture_ctx *c)
+{
+	if (i >= HS_NARGS)
+		return 1;
+	u8 kind = c->spec->kind[i];
+	const void *ptr = (const void *)arg_at(c->ev, i);
+	if (!ptr)
+		return 0;
+	if (kind == HS_CAP_STR)
+		put(c, i, kind, 0, ptr, HS_MAX_STR, HS_MAX_STR, true);
+	else if (kind == HS_CAP_ARGV) {
+		c->argv = ptr;
+		c->argv_arg = i;
+	}
+	return 0;
+}
+
+static long capture_argv_item(u64 i, struct capture_ctx *c)
+{
+	u64 item = 0;
+	if (bpf_probe_read_user(&item, sizeof(item), &c->argv[i & (HS_MAX_ARGV - 1)]) || !item)
+		return 1;
+	if (c->off > SCRATCH_HALF - sizeof(struct hs_capture) - HS_MAX_STR) {
+		c->ev->flags |= HS_EVF_ARGV_TRUNC;
+		count(HS_STAT_TRUNCATED);
+		return 1;
+	}
+	put(c, c->argv_arg, HS_CAP_ARGV, i, (const void *)item, HS_MAX_ARG, HS_MAX_ARG, true);
+	if (i == HS_MAX_ARGV - 1) {
+		u64 next = 0;
+		bpf_probe_read_user(&next, sizeof(next), &c->argv[HS_MAX_ARGV]);
+		if (next) {
+			c->ev->flags |= HS_EVF_ARGV_TRUNC;
+			count(HS_STAT_TRUNCATED);
+		}
+	}
+	return 0;
+}
+
+static __always_inline struct hs_event *start(struct scratch *s, u32 kind, u64 pid_tgid)
+{
+	struct hs_event *ev = (void *)s->buf;
+	ev->kind = kind;
+	ev->tgid = pid_tgid >> 32;
+	ev->tid = (u32)pid_tgid;
+	ev->ncap = 0;
+	ev->flags = 0;
+	ev->dur_ns = 0;
+	ev->ret = 0;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	return ev;
+}
+
+static __always_inline void read_args(u64 *args, struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
+#else
+	args[0] = regs->orig_x0;
+	args[1] = regs->regs[1];
+	args[2] = regs->regs[2];
+	args[3] = regs->regs[3];
+	args[4] = regs->regs[4];
+	args[5] = regs->regs[5];
+#endif
+}
+
+SEC("tp_btf/sys_enter")
+int hs_sys_enter(u64 *ctx)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!is_target(pid_tgid >> 32))
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
+	u32 nr = (u32)ctx[1];
+	if (nr >= HS_MAX_SYSCALLS)
+		return 0;
+	const struct hs_spec *spec = bpf_map_lookup_elem(&specs, &nr);
+	if (!spec || !(spec->flags & HS_SPEC_ENABLED))
+		return 0;
+
+	struct pending p = { .ts_ns = bpf_ktime_get_ns(), .nr = nr };
+	read_args(p.args, regs);
+
+	if (spec->flags & (HS_SPEC_NORETURN | HS_SPEC_ENTRY_CAPTURE)) {
+		u32 zero = 0;
+		struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+		if (!s)
+			return 0;
+		bool noreturn = spec->flags & HS_SPEC_NORETURN;
+		struct hs_event *ev = start(s, noreturn ? HS_EV_SYSCALL : HS_EV_EXEC_ARGS, pid_tgid);
+		ev->nr = nr;
+		ev->ts_ns = p.ts_ns;
+		for (int i = 0; i < HS_NARGS; i++)
+			ev->args[i] = p.args[i];
+		if (noreturn) {
+			ev->flags |= HS_EVF_NORETURN;
+			submit(ev, sizeof(*ev));
+			return 0;
+		}
+		struct capture_ctx c = { .s = s, .ev = ev, .spec = spec, .off = sizeof(*ev) };
+		bpf_loop(HS_NARGS, capture_entry_arg, &c, 0);
+		if (c.argv)
+			bpf_loop(HS_MAX_ARGV, capture_argv_item, &c, 0);
+		submit(ev, c.off);
+	}
+
+	u32 tid = (u32)pid_tgid;
+	if (bpf_map_update_elem(&inflight, &tid, &p, BPF_ANY))
+		count(HS_STAT_TABLE_FULL);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int hs_sys_exit(u64 *ctx)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!is_target(pid_tgid >> 32))
+		return 0;
+	u32 tid = (u32)pid_tgid;
+	struct pending *pp = bpf_map_lookup_elem(&inflight, &tid);
+	if (!pp) {
+		struct pt_regs *regs = (struct pt_regs *)ctx[0];
+		u32 nr = (u32)SYSCALL_NR(regs);
+		const struct hs_spec *spec = nr < HS_MAX_SYSCALLS ? bpf_map_lookup_elem(&specs, &nr) : NULL;
+		if (spec && (spec->flags & HS_SPEC_ENABLED))
+			count(HS_STAT_UNMATCHED_EXIT);
+		return 0;
+	}
+	struct pending p = *pp;
+	bpf_map_delete_elem(&inflight, &tid);
+	if (p.skip)
+		return 0;
+
+	u32 nr = p.nr;
+	const struct hs_spec *spec = bpf_map_lookup_elem(&specs, &nr);
+	if (!spec)
+		return 0;
+	s64 ret = (s64)ctx[1];
+	if ((spec->flags & HS_SPEC_FAILED_ONLY) && !failed(ret))
+		return 0;
+
+	u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct hs_event *ev = start(s, HS_EV_SYSCALL, pid_tgid);
+	ev->nr = nr;
+	ev->ts_ns = p.ts_ns;
+	ev->dur_ns = bpf_ktime_get_ns() - p.ts_ns;
+	ev->ret = ret;
+	for (int i = 0; i < HS_NARGS; i++)
+		ev->args[i] = p.args[i];
+	u32 off = sizeof(*ev);
+	if (!(spec->flags & HS_SPEC_ENTRY_CAPTURE)) {
+		struct capture_ctx c = { .s = s, .ev = ev, .spec = spec, .off = off, .ret = ret };
+		bpf_loop(HS_NARGS, capture_arg, &c, 0);
+		off = c.off;
+	}
+	submit(ev, off);
+	return 0;
+}
+
+/* Children of a followed process are traced from their first instruction;
+ * every new thread of a traced process skips its first syscall exit (the
+ * return from clone, whose entry it never made). */
+SEC("tp_btf/sched_process_fork")
+int hs_fork(u64 *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx[0];
+	struct task_struct *child = (struct task_struct *)ctx[1];
+	u32 ptgid = parent->tgid;
+	u32 ctgid = child->tgid;
+	u32 ctid = child->pid;
+	if (!is_target(ptgid))
+		return 0;
+	if (!cfg_all && ctgid != ptgid) {
+		u32 *flags = bpf_map_lookup_elem(&traced, &ptgid);
+		if (!flags || !(*flags & HS_TRACE_FOLLOW))
+			return 0;
+		u32 f = *flags;
+		if (bpf_map_update_elem(&traced, &ctgid, &f, BPF_ANY))
+			count(HS_STAT_TABLE_FULL);
+	}
+	struct pending p = { .skip = 1 };
+	if (bpf_map_update_elem(&inflight, &ctid, &p, BPF_ANY))
+		count(HS_STAT_TABLE_FULL);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int hs_exit(u64 *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx[0];
+	bool group_dead = (bool)ctx[1];
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tgid = pid_tgid >> 32;
+	u32 tid = (u32)pid_tgid;
+	if (!is_target(tgid))
+		return 0;
+	bpf_map_delete_elem(&inflight, &tid);
+	if (!group_dead)
+		return 0;
+	u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (s) {
+		struct hs_event *ev = start(s, HS_EV_EXIT, pid_tgid);
+		ev->ts_ns = bpf_ktime_get_ns();
+		int code = task->exit_code;
+		if (!code)
+			code = task->signal->group_exit_code;
+		ev->ret = code;
+		submit(ev, sizeof(*ev));
+	}
+	if (!cfg_all)
+		bpf_map_delete_elem(&traced, &tgid);
+	return 0;
+}

@@ -1,0 +1,289 @@
+//! Loading the probe into the kernel, configuring it, and reading its
+//! counters. The programs and maps live as long as the [`Probe`]: dropping it
+//! (or the process dying, even by SIGKILL) closes their file descriptors and
+//! the kernel unloads them, since nothing is pinned.
+
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::BtfTracePoint;
+use aya::{Btf, Ebpf, EbpfLoader};
+use hostscope_core::model::{Capture, Losses};
+
+use crate::ProbeError;
+use crate::abi::{self, Pending, Spec};
+use crate::stream::EventStream;
+
+static SYSCALLS_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscalls.bpf.o"));
+
+/// Which processes the probe reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Only processes added with [`Probe::trace_pid`] (and, when followed,
+    /// their children).
+    Pids,
+    /// Every process on the host but this one.
+    All,
+}
+
+/// What the probe does for one syscall.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyscallRule {
+    /// The syscall's number in the native architecture's numbering.
+    pub nr: u32,
+    /// What to copy for each argument.
+    pub captures: [Capture; 6],
+    /// Copy at entry rather than exit (the memory is gone at exit: execve).
+    pub at_entry: bool,
+    /// The syscall never returns (exit, exit_group): report it at entry.
+    pub noreturn: bool,
+    /// Deliver only failures (return value -4095..=-1).
+    pub failed_only: bool,
+}
+
+/// How to set the probe up.
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    pub scope: Scope,
+    /// The syscalls to report; all others cost one map lookup.
+    pub rules: Vec<SyscallRule>,
+    /// Bytes of read/write data copied per call (strace's -s), at most 4096.
+    pub data_bytes: u32,
+    /// Ring buffer size in KiB: a power of two, at least 4.
+    pub ring_kib: u32,
+}
+
+/// The loaded, attached probe.
+pub struct Probe {
+    // Holds the programs and their links: dropping it detaches everything.
+    bpf: Ebpf,
+    traced: HashMap<MapData, u32, u32>,
+    inflight: HashMap<MapData, u32, Pending>,
+    stats: PerCpuArray<MapData, u64>,
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probe").finish_non_exhaustive()
+    }
+}
+
+impl Probe {
+    /// Checks privileges, loads and attaches the programs.
+    pub fn load(config: &ProbeConfig) -> Result<Self, ProbeError> {
+        crate::privileges::check()?;
+        let ring_bytes = ring_bytes(config.ring_kib)?;
+        let btf = Btf::from_sys_fs().map_err(ProbeError::NoBtf)?;
+        let self_tgid = std::process::id();
+        let all = u32::from(config.scope == Scope::All);
+        let data_bytes = config.data_bytes.min(4096);
+        // Wake the reader once a quarter of the ring is queued; it also polls
+        // on a timer, so small bursts are not held back for long.
+        let wakeup_bytes = u64::from(ring_bytes / 4);
+        let mut bpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .override_global("cfg_all", &all, true)
+            .override_global("cfg_self_tgid", &self_tgid, true)
+            .override_global("cfg_buf_len", &data_bytes, true)
+            .override_global("cfg_wakeup_bytes", &wakeup_bytes, true)
+            .map_max_entries("events", ring_bytes)
+            .load(SYSCALLS_OBJ)
+            .map_err(ProbeError::Load)?;
+
+        let mut specs: Array<_, Spec> = Array::try_from(map(&mut bpf, "specs")?)
+            .map_err(|source| ProbeError::Map { name: "specs", source })?;
+        for rule in &config.rules {
+            if rule.nr < abi::MAX_SYSCALLS {
+                specs
+                    .set(rule.nr, spec_of(rule), 0)
+                    .map_err(|source| ProbeError::Map { name: "specs", source })?;
+            }
+        }
+
+        for (program, tracepoint) in [
+            ("hs_sys_enter", "sys_enter"),
+            ("hs_sys_exit", "sys_exit"),
+            ("hs_fork", "sched_process_fork"),
+            ("hs_exit", "sched_process_exit"),
+        ] {
+            let attach_err = |source| ProbeError::Attach {
+                program,
+                tracepoint,
+                source,
+            };
+            let prog: &mut BtfTracePoint = bpf
+                .program_mut(program)
+                .expect("the object defines every program we attach")
+                .try_into()
+                .map_err(attach_err)?;
+            prog.load(tracepoint, &btf).map_err(attach_err)?;
+            prog.attach().map_err(attach_err)?;
+        }
+
+        let traced = HashMap::try_from(take(&mut bpf, "traced")?)
+            .map_err(|source| ProbeError::Map { name: "traced", source })?;
+        let inflight = HashMap::try_from(take(&mut bpf, "inflight")?)
+            .map_err(|source| ProbeError::Map { name: "inflight", source })?;
+        let stats = PerCpuArray::try_from(take(&mut bpf, "stats")?)
+            .map_err(|source| ProbeError::Map { name: "stats", source })?;
+        Ok(Probe {
+            bpf,
+            traced,
+            inflight,
+            stats,
+        })
+    }
+
+    /// Starts tracing process `pid` (all its threads); with `follow`, also
+    /// the processes it starts from now on.
+    pub fn trace_pid(&mut self, pid: u32, follow: bool) -> Result<(), ProbeError> {
+        let flags = if follow { abi::TRACE_FOLLOW } else { 0 };
+        self.traced
+            .insert(pid, flags, 0)
+            .map_err(|source| ProbeError::Map { name: "traced", source })
+    }
+
+    /// Tells the probe that thread `tid`'s next syscall exit has no entry it
+    /// should have seen: a child we forked is blocked in a syscall when we
+    /// start tracing it, and that is not a loss.
+    pub fn expect_exit(&mut self, tid: u32) -> Result<(), ProbeError> {
+        let pending = Pending {
+            skip: 1,
+            ..Pending::default()
+        };
+        self.inflight
+            .insert(tid, pending, 0)
+            .map_err(|source| ProbeError::Map { name: "inflight", source })
+    }
+
+    /// The stream of decoded events. Call once.
+    pub fn events(&mut self) -> Result<EventStream, ProbeError> {
+        let ring = RingBuf::try_from(take(&mut self.bpf, "events")?)
+            .map_err(|source| ProbeError::Map { name: "events", source })?;
+        EventStream::new(ring)
+    }
+
+    /// The losses so far, summed over CPUs.
+    pub fn losses(&self) -> Result<Losses, ProbeError> {
+        let get = |index| -> Result<u64, ProbeError> {
+            let per_cpu = self
+                .stats
+                .get(&index, 0)
+                .map_err(|source| ProbeError::Map { name: "stats", source })?;
+            Ok(per_cpu.iter().sum())
+        };
+        Ok(Losses {
+            ring_full: get(abi::STAT_RING_FULL)?,
+            truncated: get(abi::STAT_TRUNCATED)?,
+            unreadable: get(abi::STAT_UNREADABLE)?,
+            unmatched_exit: get(abi::STAT_UNMATCHED_EXIT)?,
+            table_full: get(abi::STAT_TABLE_FULL)?,
+        })
+    }
+
+    /// Records the probe put into the ring buffer so far.
+    pub fn delivered(&self) -> Result<u64, ProbeError> {
+        let per_cpu = self
+            .stats
+            .get(&abi::STAT_DELIVERED, 0)
+            .map_err(|source| ProbeError::Map { name: "stats", source })?;
+        Ok(per_cpu.iter().sum())
+    }
+}
+
+fn map<'a>(bpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut aya::maps::Map, ProbeError> {
+    bpf.map_mut(name).ok_or(ProbeError::Map {
+        name,
+        source: aya::maps::MapError::InvalidName {
+            name: name.to_owned(),
+        },
+    })
+}
+
+fn take(bpf: &mut Ebpf, name: &'static str) -> Result<aya::maps::Map, ProbeError> {
+    bpf.take_map(name).ok_or(ProbeError::Map {
+        name,
+        source: aya::maps::MapError::InvalidName {
+            name: name.to_owned(),
+        },
+    })
+}
+
+fn ring_bytes(kib: u32) -> Result<u32, ProbeError> {
+    let page_kib = (page_size() / 1024).max(4);
+    if kib < page_kib || !kib.is_power_of_two() || kib > (1 << 20) {
+        return Err(ProbeError::RingSize { kib });
+    }
+    Ok(kib * 1024)
+}
+
+fn page_size() -> u32 {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u32::try_from(size).unwrap_or(4096)
+}
+
+fn spec_of(rule: &SyscallRule) -> Spec {
+    let mut spec = Spec {
+        flags: abi::SPEC_ENABLED,
+        ..Spec::default()
+    };
+    if rule.failed_only {
+        spec.flags |= abi::SPEC_FAILED_ONLY;
+    }
+    if rule.at_entry {
+        spec.flags |= abi::SPEC_ENTRY_CAPTURE;
+    }
+    if rule.noreturn {
+        spec.flags |= abi::SPEC_NORETURN;
+    }
+    for (i, capture) in rule.captures.iter().enumerate() {
+        let (kind, aux) = match *capture {
+            Capture::None => (abi::CAP_NONE, 0),
+            Capture::Str => (abi::CAP_STR, 0),
+            Capture::BufIn { len_arg } => (abi::CAP_BUF_IN, len_arg),
+            Capture::BufOut => (abi::CAP_BUF_OUT, 0),
+            Capture::SockAddrIn { len_arg } => (abi::CAP_SOCKADDR_IN, len_arg),
+            Capture::SockAddrOut { len_ptr_arg } => (abi::CAP_SOCKADDR_OUT, len_ptr_arg),
+            Capture::FdPair => (abi::CAP_FDPAIR, 0),
+            Capture::IntOut => (abi::CAP_INT_OUT, 0),
+            Capture::Struct { size } => (abi::CAP_STRUCT, size),
+            Capture::Argv => (abi::CAP_ARGV, 0),
+        };
+        spec.kind[i] = kind;
+        spec.aux[i] = aux;
+    }
+    spec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_size_must_be_a_power_of_two_pages() {
+        assert!(ring_bytes(3).is_err());
+        assert!(ring_bytes(12).is_err());
+        assert_eq!(ring_bytes(16384).unwrap(), 16 << 20);
+    }
+
+    #[test]
+    fn rules_become_specs() {
+        let rule = SyscallRule {
+            nr: 257,
+            captures: [
+                Capture::None,
+                Capture::Str,
+                Capture::None,
+                Capture::None,
+                Capture::BufIn { len_arg: 2 },
+                Capture::None,
+            ],
+            at_entry: false,
+            noreturn: false,
+            failed_only: true,
+        };
+        let spec = spec_of(&rule);
+        assert_eq!(spec.kind, [0, abi::CAP_STR, 0, 0, abi::CAP_BUF_IN, 0]);
+        assert_eq!(spec.aux[4], 2);
+        assert_eq!(spec.flags, abi::SPEC_ENABLED | abi::SPEC_FAILED_ONLY);
+    }
+}

@@ -1,0 +1,77 @@
+//! Reading the ring buffer from tokio. The probe batches its wakeups, so the
+//! reader drains both when woken and on a short timer (see
+//! [`EventStream::POLL_INTERVAL`]).
+
+use std::time::Duration;
+
+use aya::maps::{MapData, RingBuf};
+use hostscope_core::model::Event;
+use tokio::io::unix::AsyncFd;
+
+use crate::ProbeError;
+use crate::decode::Decoder;
+
+/// Decoded events from the probe's ring buffer.
+pub struct EventStream {
+    ring: AsyncFd<RingBuf<MapData>>,
+    decoder: Decoder,
+    malformed: u64,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("malformed", &self.malformed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStream {
+    /// How often a reader should call [`EventStream::drain`] even when not
+    /// woken: the probe wakes the reader only once a quarter of the ring is
+    /// queued.
+    pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+    pub(crate) fn new(ring: RingBuf<MapData>) -> Result<Self, ProbeError> {
+        // SAFETY: the RingBuf owns its map's fd, which stays open and the
+        // same for as long as the AsyncFd owns the RingBuf.
+        let ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+            .map_err(|e| ProbeError::Poll(e.into()))?;
+        Ok(EventStream {
+            ring,
+            decoder: Decoder::new(),
+            malformed: 0,
+        })
+    }
+
+    /// Waits until the probe wakes us. Must be called from a tokio runtime.
+    pub async fn readable(&mut self) -> Result<(), ProbeError> {
+        let mut guard = self.ring.readable_mut().await.map_err(ProbeError::Poll)?;
+        guard.clear_ready();
+        Ok(())
+    }
+
+    /// Hands every queued event to `sink`, in ring order, and returns how
+    /// many records were read.
+    pub fn drain(&mut self, mut sink: impl FnMut(Event)) -> usize {
+        let mut n = 0;
+        let ring = self.ring.get_mut();
+        while let Some(item) = ring.next() {
+            n += 1;
+            match self.decoder.decode(&item) {
+                Ok(Some(event)) => sink(event),
+                Ok(None) => {}
+                Err(err) => {
+                    self.malformed += 1;
+                    log::warn!("{err}");
+                }
+            }
+        }
+        n
+    }
+
+    /// Records that did not decode (a probe/decoder mismatch: a bug).
+    pub fn malformed(&self) -> u64 {
+        self.malformed
+    }
+}

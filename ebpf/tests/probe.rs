@@ -1,0 +1,68 @@
+//! The probe, loaded for real, tracing this test process itself. Needs root
+//! (CI runs as root): without it these tests fail, they do not skip.
+
+use std::ffi::CString;
+
+use hostscope_core::model::{Capture, Event};
+use hostscope_ebpf::{Probe, ProbeConfig, Scope, SyscallRule};
+
+fn openat_rule(failed_only: bool) -> SyscallRule {
+    SyscallRule {
+        nr: libc::SYS_openat as u32,
+        captures: [
+            Capture::None,
+            Capture::Str,
+            Capture::None,
+            Capture::None,
+            Capture::None,
+            Capture::None,
+        ],
+        at_entry: false,
+        noreturn: false,
+        failed_only,
+    }
+}
+
+fn open_missing(path: &str) {
+    let c = CString::new(path).unwrap();
+    // SAFETY: a valid NUL-terminated path; the result is only checked.
+    let fd = unsafe { libc::openat(libc::AT_FDCWD, c.as_ptr(), libc::O_RDONLY) };
+    assert_eq!(fd, -1, "{path} should not exist");
+}
+
+fn collect(stream: &mut hostscope_ebpf::EventStream) -> Vec<Event> {
+    let mut events = Vec::new();
+    stream.drain(|e| events.push(e));
+    events
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn sees_its_own_failed_openat_with_the_path() {
+    let config = ProbeConfig {
+        scope: Scope::Pids,
+        rules: vec![openat_rule(true)],
+        data_bytes: 32,
+        ring_kib: 1024,
+    };
+    let mut probe = Probe::load(&config).expect("load the probe (run as root)");
+    let mut stream = probe.events().unwrap();
+    probe.trace_pid(std::process::id(), false).unwrap();
+    let path = format!("/nonexistent/hostscope-probe-test-{}", std::process::id());
+    for _ in 0..3 {
+        open_missing(&path);
+    }
+    let seen: Vec<_> = collect(&mut stream)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Syscall(s) if s.capture(1).is_some_and(|c| c.bytes == path.as_bytes()) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seen.len(), 3, "three failed openat calls");
+    for s in &seen {
+        assert_eq!(s.ret, Some(-i64::from(libc::ENOENT)));
+        assert_eq!(s.pid, std::process::id());
+        assert!(s.duration_ns > 0);
+    }
+    assert_eq!(probe.losses().unwrap().events_lost(), 0);
+}
