@@ -16,7 +16,10 @@ fn main() {
     let src = Path::new("bpf");
     println!("cargo:rerun-if-env-changed=CLANG");
     for entry in std::fs::read_dir(src).expect("ebpf/bpf exists") {
-        println!("cargo:rerun-if-changed={}", entry.expect("readable dir").path().display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            entry.expect("readable dir").path().display()
+        );
     }
 
     let arch = match env::var("CARGO_CFG_TARGET_ARCH").as_deref() {
@@ -37,7 +40,11 @@ fn main() {
             .arg(&output)
             .status()
             .unwrap_or_else(|e| panic!("could not run {clang}: {e}"));
-        assert!(status.success(), "{clang} failed to compile {}", input.display());
+        assert!(
+            status.success(),
+            "{clang} failed to compile {}",
+            input.display()
+        );
     }
 }
 

@@ -135,7 +135,10 @@ mod tests {
 
     #[test]
     fn reordering_and_invisible_characters_are_escaped() {
-        assert_eq!(escape("evil\u{202e}txt.exe".as_bytes()), "evil\\u{202e}txt.exe");
+        assert_eq!(
+            escape("evil\u{202e}txt.exe".as_bytes()),
+            "evil\\u{202e}txt.exe"
+        );
         assert_eq!(escape("a\u{200b}b".as_bytes()), "a\\u{200b}b");
         assert_eq!(escape("\u{9b}31m".as_bytes()), "\\u{9b}31m");
     }

@@ -143,7 +143,9 @@ impl ProcessExit {
 
     /// The exit code, if the process exited rather than being killed.
     pub fn code(&self) -> Option<i32> {
-        self.signal().is_none().then_some((self.wait_status >> 8) & 0xff)
+        self.signal()
+            .is_none()
+            .then_some((self.wait_status >> 8) & 0xff)
     }
 }
 

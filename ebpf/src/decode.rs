@@ -190,7 +190,12 @@ mod tests {
 
     #[test]
     fn syscall_with_a_path() {
-        let rec = record(abi::EV_SYSCALL, 101, 0, &[(1, abi::CAP_STR, 0, b"/etc/x", 0)]);
+        let rec = record(
+            abi::EV_SYSCALL,
+            101,
+            0,
+            &[(1, abi::CAP_STR, 0, b"/etc/x", 0)],
+        );
         let Some(Event::Syscall(ev)) = Decoder::new().decode(&rec).unwrap() else {
             panic!("expected a syscall");
         };
@@ -214,7 +219,8 @@ mod tests {
             ],
         );
         assert!(d.decode(&args).unwrap().is_none());
-        let Some(Event::Syscall(ev)) = d.decode(&record(abi::EV_SYSCALL, 7, 0, &[])).unwrap() else {
+        let Some(Event::Syscall(ev)) = d.decode(&record(abi::EV_SYSCALL, 7, 0, &[])).unwrap()
+        else {
             panic!("expected a syscall");
         };
         let argv: Vec<_> = ev.argv(1).map(|c| c.bytes.clone()).collect();

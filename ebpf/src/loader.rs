@@ -12,7 +12,8 @@ use crate::ProbeError;
 use crate::abi::{self, Pending, Spec};
 use crate::stream::EventStream;
 
-static SYSCALLS_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscalls.bpf.o"));
+static SYSCALLS_OBJ: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscalls.bpf.o"));
 
 /// Which processes the probe reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,13 +89,19 @@ impl Probe {
             .load(SYSCALLS_OBJ)
             .map_err(ProbeError::Load)?;
 
-        let mut specs: Array<_, Spec> = Array::try_from(map(&mut bpf, "specs")?)
-            .map_err(|source| ProbeError::Map { name: "specs", source })?;
+        let mut specs: Array<_, Spec> =
+            Array::try_from(map(&mut bpf, "specs")?).map_err(|source| ProbeError::Map {
+                name: "specs",
+                source,
+            })?;
         for rule in &config.rules {
             if rule.nr < abi::MAX_SYSCALLS {
                 specs
                     .set(rule.nr, spec_of(rule), 0)
-                    .map_err(|source| ProbeError::Map { name: "specs", source })?;
+                    .map_err(|source| ProbeError::Map {
+                        name: "specs",
+                        source,
+                    })?;
             }
         }
 
@@ -118,12 +125,21 @@ impl Probe {
             prog.attach().map_err(attach_err)?;
         }
 
-        let traced = HashMap::try_from(take(&mut bpf, "traced")?)
-            .map_err(|source| ProbeError::Map { name: "traced", source })?;
-        let inflight = HashMap::try_from(take(&mut bpf, "inflight")?)
-            .map_err(|source| ProbeError::Map { name: "inflight", source })?;
-        let stats = PerCpuArray::try_from(take(&mut bpf, "stats")?)
-            .map_err(|source| ProbeError::Map { name: "stats", source })?;
+        let traced =
+            HashMap::try_from(take(&mut bpf, "traced")?).map_err(|source| ProbeError::Map {
+                name: "traced",
+                source,
+            })?;
+        let inflight =
+            HashMap::try_from(take(&mut bpf, "inflight")?).map_err(|source| ProbeError::Map {
+                name: "inflight",
+                source,
+            })?;
+        let stats =
+            PerCpuArray::try_from(take(&mut bpf, "stats")?).map_err(|source| ProbeError::Map {
+                name: "stats",
+                source,
+            })?;
         Ok(Probe {
             bpf,
             traced,
@@ -138,7 +154,10 @@ impl Probe {
         let flags = if follow { abi::TRACE_FOLLOW } else { 0 };
         self.traced
             .insert(pid, flags, 0)
-            .map_err(|source| ProbeError::Map { name: "traced", source })
+            .map_err(|source| ProbeError::Map {
+                name: "traced",
+                source,
+            })
     }
 
     /// Tells the probe that thread `tid`'s next syscall exit has no entry it
@@ -151,13 +170,20 @@ impl Probe {
         };
         self.inflight
             .insert(tid, pending, 0)
-            .map_err(|source| ProbeError::Map { name: "inflight", source })
+            .map_err(|source| ProbeError::Map {
+                name: "inflight",
+                source,
+            })
     }
 
     /// The stream of decoded events. Call once.
     pub fn events(&mut self) -> Result<EventStream, ProbeError> {
-        let ring = RingBuf::try_from(take(&mut self.bpf, "events")?)
-            .map_err(|source| ProbeError::Map { name: "events", source })?;
+        let ring = RingBuf::try_from(take(&mut self.bpf, "events")?).map_err(|source| {
+            ProbeError::Map {
+                name: "events",
+                source,
+            }
+        })?;
         EventStream::new(ring)
     }
 
@@ -167,7 +193,10 @@ impl Probe {
             let per_cpu = self
                 .stats
                 .get(&index, 0)
-                .map_err(|source| ProbeError::Map { name: "stats", source })?;
+                .map_err(|source| ProbeError::Map {
+                    name: "stats",
+                    source,
+                })?;
             Ok(per_cpu.iter().sum())
         };
         Ok(Losses {
@@ -181,10 +210,13 @@ impl Probe {
 
     /// Records the probe put into the ring buffer so far.
     pub fn delivered(&self) -> Result<u64, ProbeError> {
-        let per_cpu = self
-            .stats
-            .get(&abi::STAT_DELIVERED, 0)
-            .map_err(|source| ProbeError::Map { name: "stats", source })?;
+        let per_cpu =
+            self.stats
+                .get(&abi::STAT_DELIVERED, 0)
+                .map_err(|source| ProbeError::Map {
+                    name: "stats",
+                    source,
+                })?;
         Ok(per_cpu.iter().sum())
     }
 }

@@ -13,7 +13,9 @@ const CAP_BPF: u32 = 39;
 pub fn check() -> Result<(), ProbeError> {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let effective = parse_cap_eff(&status).unwrap_or(0);
-    missing(effective).map_or(Ok(()), |missing| Err(ProbeError::MissingPrivileges { missing }))
+    missing(effective).map_or(Ok(()), |missing| {
+        Err(ProbeError::MissingPrivileges { missing })
+    })
 }
 
 fn parse_cap_eff(status: &str) -> Option<u64> {

@@ -54,7 +54,9 @@ async fn sees_its_own_failed_openat_with_the_path() {
     let seen: Vec<_> = collect(&mut stream)
         .into_iter()
         .filter_map(|e| match e {
-            Event::Syscall(s) if s.capture(1).is_some_and(|c| c.bytes == path.as_bytes()) => Some(s),
+            Event::Syscall(s) if s.capture(1).is_some_and(|c| c.bytes == path.as_bytes()) => {
+                Some(s)
+            }
             _ => None,
         })
         .collect();

@@ -1,0 +1,90 @@
+//! The command line, as clap parses it. Values are validated into plans by the
+//! commands themselves (`cmd/*.rs`), which is where bad combinations are told
+//! apart with a message that quotes them.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hostscope",
+    version,
+    about = "See what every process on this host does: processes, files, sockets, syscalls.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List processes from /proc: CPU, memory, threads, container or unit.
+    Ps(PsArgs),
+    /// Trace syscalls, like strace, through an eBPF probe.
+    Trace(TraceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show processes as a tree under their parents.
+    #[arg(long)]
+    pub tree: bool,
+    /// Sort by this column (pid, ppid, user, state, cpu, rss, threads, start,
+    /// container, command); prefix with '-' for descending.
+    #[arg(long, default_value = "pid", allow_hyphen_values = true)]
+    pub sort: String,
+    /// Print JSON Lines, one object per process.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hostscope trace -- ls /nonexistent\n  hostscope trace -Z -e trace=%file -p 1234\n  hostscope trace --all -c"
+)]
+pub struct TraceArgs {
+    /// Attach to this running process (all its threads). Repeatable.
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pub pids: Vec<i32>,
+    /// With -p, also trace the children the processes start from now on.
+    #[arg(short = 'f', long = "follow-forks")]
+    pub follow: bool,
+    /// Trace every process on the host (but hostscope itself).
+    #[arg(long, conflicts_with = "pids")]
+    pub all: bool,
+    /// Which syscalls to show, strace-style: trace=%file,%process,%network,%desc
+    /// or names (trace=openat,close), '!' in front to negate.
+    #[arg(short = 'e', value_name = "EXPR")]
+    pub expr: Vec<String>,
+    /// Show only syscalls that failed.
+    #[arg(short = 'Z', long = "failed-only")]
+    pub failed_only: bool,
+    /// Print a summary table (calls, errors, time per syscall) at exit instead
+    /// of each call.
+    #[arg(short = 'c', long = "summary")]
+    pub summary: bool,
+    /// Print JSON Lines instead of strace-style text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the trace to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// How many bytes of read/write data to show, as strace's -s.
+    #[arg(
+        short = 's',
+        long = "string-limit",
+        value_name = "BYTES",
+        default_value_t = 32
+    )]
+    pub string_limit: u32,
+    /// Size of the kernel's event ring buffer in KiB (a power of two, at
+    /// least 4).
+    #[arg(long, value_name = "KIB", default_value_t = 16384)]
+    pub ring_kib: u32,
+    /// The command to run and trace, with its arguments (after `--`).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}

@@ -1,0 +1,43 @@
+//! The `hostscope` binary: parses the command line, runs one command, prints
+//! any error once with its causes, and exits with the command's status.
+
+mod args;
+mod cmd;
+mod launch;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = args::Cli::parse();
+    let result = match args.command {
+        args::Command::Ps(ps) => cmd::ps::run(&ps),
+        args::Command::Trace(trace) => cmd::trace::run(&trace),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "hostscope: {err}");
+            for cause in err.chain().skip(1) {
+                let _ = write!(stderr, ": {cause}");
+            }
+            let _ = writeln!(stderr);
+            ExitCode::from(cmd::exit_code_of(&err))
+        }
+    }
+}
+
+/// A reader that went away (`hostscope ps | head`) is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

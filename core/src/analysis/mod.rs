@@ -1,0 +1,3 @@
+//! Analyses over the event stream.
+
+pub mod summary;

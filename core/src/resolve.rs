@@ -1,0 +1,243 @@
+//! Turning the paths a process passed to syscalls into absolute paths.
+//!
+//! A relative path means nothing without the process's working directory, or
+//! the directory behind the `dirfd` it passed, *at the time of the call*.
+//! Reading /proc later is wrong (the process may have moved, closed the fd,
+//! or exited), so we replay what the trace shows: chdir/fchdir, the fds that
+//! opens return, dup, close, and fork, which copies both. What the trace
+//! cannot show (the state from before we attached) is read from /proc once,
+//! the first time a process needs it.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+/// `AT_FDCWD` as the kernel sees it in an `int` argument.
+const AT_FDCWD: i32 = -100;
+
+/// The working directory and directory fds of each process we have seen.
+#[derive(Debug, Default)]
+pub struct Resolver {
+    procs: HashMap<u32, ProcPaths>,
+    proc_root: PathBuf,
+}
+
+#[derive(Debug, Default, Clone)]
+struct ProcPaths {
+    cwd: Option<PathBuf>,
+    fds: HashMap<i32, PathBuf>,
+}
+
+/// One syscall's effect on a process's path state, in the decoder's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathEffect {
+    /// The working directory became this (already absolute) path.
+    Chdir(PathBuf),
+    /// The working directory became the directory open at this fd.
+    Fchdir(i32),
+    /// This fd now refers to this (absolute) path.
+    Opened(i32, PathBuf),
+    /// `to` is now a copy of `from`.
+    Dup {
+        from: i32,
+        to: i32,
+    },
+    Closed(i32),
+    /// A new process `child` started with a copy of this one's state.
+    Forked {
+        child: u32,
+    },
+    /// The process ended.
+    Exited,
+}
+
+impl Resolver {
+    /// A resolver that reads missing state from the real /proc.
+    pub fn new() -> Self {
+        Self::with_proc_root("/proc")
+    }
+
+    /// A resolver that reads missing state from `root` (tests use a fake).
+    pub fn with_proc_root(root: impl Into<PathBuf>) -> Self {
+        Resolver {
+            procs: HashMap::new(),
+            proc_root: root.into(),
+        }
+    }
+
+    /// The absolute form of `path`, passed by `pid` with `dirfd` (`None` for
+    /// syscalls without one, which use the working directory). `None` when
+    /// the base directory is unknown (the process is gone and the trace never
+    /// showed it).
+    pub fn resolve(&mut self, pid: u32, dirfd: Option<i32>, path: &[u8]) -> Option<PathBuf> {
+        let path = Path::new(OsStr::from_bytes(path));
+        if path.is_absolute() {
+            return Some(normalize(path));
+        }
+        let base = match dirfd {
+            None | Some(AT_FDCWD) => self.cwd(pid)?,
+            Some(fd) => self.fd_path(pid, fd)?,
+        };
+        Some(normalize(&base.join(path)))
+    }
+
+    /// Records what a completed syscall changed.
+    pub fn apply(&mut self, pid: u32, effect: PathEffect) {
+        match effect {
+            PathEffect::Chdir(dir) => self.entry(pid).cwd = Some(dir),
+            PathEffect::Fchdir(fd) => {
+                let dir = self.fd_path(pid, fd);
+                self.entry(pid).cwd = dir;
+            }
+            PathEffect::Opened(fd, path) => {
+                self.entry(pid).fds.insert(fd, path);
+            }
+            PathEffect::Dup { from, to } => {
+                if let Some(path) = self.fd_path(pid, from) {
+                    self.entry(pid).fds.insert(to, path);
+                }
+            }
+            PathEffect::Closed(fd) => {
+                self.entry(pid).fds.remove(&fd);
+            }
+            PathEffect::Forked { child } => {
+                let mut state = self.entry(pid).clone();
+                if state.cwd.is_none() {
+                    state.cwd = self.cwd(pid);
+                }
+                self.procs.insert(child, state);
+            }
+            PathEffect::Exited => {
+                self.procs.remove(&pid);
+            }
+        }
+    }
+
+    /// How many processes we hold state for.
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// Whether we hold state for no process.
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
+    fn entry(&mut self, pid: u32) -> &mut ProcPaths {
+        self.procs.entry(pid).or_default()
+    }
+
+    fn cwd(&mut self, pid: u32) -> Option<PathBuf> {
+        if let Some(cwd) = self.procs.get(&pid).and_then(|p| p.cwd.clone()) {
+            return Some(cwd);
+        }
+        let cwd = std::fs::read_link(self.proc_root.join(pid.to_string()).join("cwd")).ok()?;
+        self.entry(pid).cwd = Some(cwd.clone());
+        Some(cwd)
+    }
+
+    fn fd_path(&mut self, pid: u32, fd: i32) -> Option<PathBuf> {
+        if let Some(path) = self.procs.get(&pid).and_then(|p| p.fds.get(&fd)) {
+            return Some(path.clone());
+        }
+        let link = self
+            .proc_root
+            .join(pid.to_string())
+            .join("fd")
+            .join(fd.to_string());
+        let path = std::fs::read_link(link).ok().filter(|p| p.is_absolute())?;
+        self.entry(pid).fds.insert(fd, path.clone());
+        Some(path)
+    }
+}
+
+/// Removes `.` and folds `..` lexically. The kernel follows symlinks before
+/// `..`, so this can differ from the kernel's view for paths through
+/// symlinked directories; it never touches the filesystem, which may have
+/// changed since the call.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push("/");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolver() -> Resolver {
+        // A proc root that does not exist: nothing is read from the host.
+        let mut r = Resolver::with_proc_root("/nonexistent-proc");
+        r.apply(1, PathEffect::Chdir("/home/app".into()));
+        r
+    }
+
+    #[test]
+    fn absolute_paths_are_kept_and_normalized() {
+        let mut r = resolver();
+        assert_eq!(
+            r.resolve(1, None, b"/etc/./x/../hosts"),
+            Some("/etc/hosts".into())
+        );
+        assert_eq!(
+            r.resolve(99, Some(7), b"/etc/hosts"),
+            Some("/etc/hosts".into())
+        );
+    }
+
+    #[test]
+    fn relative_paths_use_the_cwd_at_the_time() {
+        let mut r = resolver();
+        assert_eq!(
+            r.resolve(1, None, b"conf/app.toml"),
+            Some("/home/app/conf/app.toml".into())
+        );
+        r.apply(1, PathEffect::Chdir("/srv".into()));
+        assert_eq!(r.resolve(1, Some(AT_FDCWD), b"../x"), Some("/x".into()));
+    }
+
+    #[test]
+    fn dirfds_follow_open_dup_and_close() {
+        let mut r = resolver();
+        r.apply(1, PathEffect::Opened(5, "/var/lib".into()));
+        assert_eq!(r.resolve(1, Some(5), b"db"), Some("/var/lib/db".into()));
+        r.apply(1, PathEffect::Dup { from: 5, to: 9 });
+        r.apply(1, PathEffect::Closed(5));
+        assert_eq!(r.resolve(1, Some(9), b"db"), Some("/var/lib/db".into()));
+        assert_eq!(r.resolve(1, Some(5), b"db"), None);
+        r.apply(1, PathEffect::Fchdir(9));
+        assert_eq!(r.resolve(1, None, b"x"), Some("/var/lib/x".into()));
+    }
+
+    #[test]
+    fn children_inherit_and_exits_forget() {
+        let mut r = resolver();
+        r.apply(1, PathEffect::Opened(3, "/tmp".into()));
+        r.apply(1, PathEffect::Forked { child: 2 });
+        r.apply(1, PathEffect::Chdir("/".into()));
+        assert_eq!(r.resolve(2, None, b"a"), Some("/home/app/a".into()));
+        assert_eq!(r.resolve(2, Some(3), b"b"), Some("/tmp/b".into()));
+        r.apply(2, PathEffect::Exited);
+        assert_eq!(r.resolve(2, None, b"a"), None);
+    }
+
+    #[test]
+    fn unknown_state_comes_from_proc() {
+        let mut r = Resolver::new();
+        let me = std::process::id();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(r.resolve(me, None, b"x"), Some(cwd.join("x")));
+    }
+}

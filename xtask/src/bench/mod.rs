@@ -1,0 +1,80 @@
+//! Benchmarks of hostscope against the tools people use instead.
+
+pub mod trace;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail, ensure};
+
+/// Options shared by the benchmarks.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Runs per setup; the median is reported.
+    pub runs: usize,
+    /// Syscalls per workload run.
+    pub iterations: u64,
+}
+
+impl Options {
+    pub fn parse(args: &[&str]) -> Result<Options> {
+        let mut options = Options {
+            runs: 3,
+            iterations: 1_000_000,
+        };
+        let mut it = args.iter();
+        while let Some(&flag) = it.next() {
+            let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+            match flag {
+                "--runs" => options.runs = value.parse().context("--runs")?,
+                "--iterations" => options.iterations = value.parse().context("--iterations")?,
+                other => bail!("unknown option {other}"),
+            }
+        }
+        ensure!(options.runs >= 1, "--runs must be at least 1");
+        Ok(options)
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
+}
+
+/// Builds the release binary and returns its path.
+pub fn build_hostscope() -> Result<PathBuf> {
+    let root = workspace_root();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "-p", "hostscope"])
+        .current_dir(&root)
+        .status()
+        .context("run cargo build")?;
+    ensure!(status.success(), "cargo build --release failed");
+    Ok(root.join("target/release/hostscope"))
+}
+
+/// Compiles a C workload into the target directory.
+pub fn compile_c(name: &str, source: &str) -> Result<PathBuf> {
+    let dir = workspace_root().join("target/xtask");
+    std::fs::create_dir_all(&dir)?;
+    let src = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&src, source)?;
+    let status = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .context("run cc")?;
+    ensure!(status.success(), "cc failed on {}", src.display());
+    Ok(exe)
+}
+
+/// The median of `values` (sorted in place).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}

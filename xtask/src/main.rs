@@ -1,0 +1,21 @@
+//! `cargo xtask …`: tasks a developer runs by hand. Benchmarks print figures
+//! and ratios against anchors measured in the same run; they assert nothing.
+
+mod bench;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "usage: cargo xtask bench trace [--runs N] [--iterations N]";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["bench", "trace", rest @ ..] => bench::trace::run(&bench::Options::parse(rest)?),
+        _ => bail!("{USAGE}"),
+    }
+}
