@@ -26,9 +26,12 @@ use crate::args::TraceArgs;
 use crate::cmd::UsageError;
 use crate::launch;
 
-/// Syscalls the probe always reports, shown or not, because path resolution
-/// needs them: they change a process's cwd or start a new process.
-const STATE_SYSCALLS: &[&str] = &["chdir", "fchdir", "clone", "clone3", "fork", "vfork"];
+/// Syscalls the probe always reports, failed or not, shown or not: path
+/// resolution needs them (they change a process's cwd or start a process),
+/// and a command we start is shown from its first execve on.
+const STATE_SYSCALLS: &[&str] = &[
+    "chdir", "fchdir", "clone", "clone3", "fork", "vfork", "execve", "execveat",
+];
 
 /// What to trace, validated.
 #[derive(Debug)]
@@ -94,18 +97,22 @@ impl Plan {
 
     fn probe_config(&self) -> ProbeConfig {
         let arch = Arch::native();
-        let mut rules: Vec<SyscallRule> = self
-            .shown
+        let state = STATE_SYSCALLS
             .iter()
-            .filter_map(|nr| Some(rule(nr, decode::sysno::name(arch, nr)?, self.failed_only)))
+            .filter_map(|name| decode::sysno::number(arch, name));
+        let mut numbers: Vec<u32> = self.shown.iter().chain(state).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        let rules = numbers
+            .into_iter()
+            .filter_map(|nr| {
+                let name = decode::sysno::name(arch, nr)?;
+                // State syscalls are needed whether they fail or not; -Z is
+                // applied to them in user space.
+                let failed_only = self.failed_only && !STATE_SYSCALLS.contains(&name);
+                Some(rule(nr, name, failed_only))
+            })
             .collect();
-        for name in STATE_SYSCALLS {
-            if let Some(nr) = decode::sysno::number(arch, name)
-                && !self.shown.contains(nr)
-            {
-                rules.push(rule(nr, name, false));
-            }
-        }
         ProbeConfig {
             scope: match self.target {
                 Target::All => Scope::All,
