@@ -79,8 +79,10 @@ impl SyscallSet {
 /// token and the whole expression.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExprError {
+    /// A name that is a syscall on neither architecture.
     #[error("invalid syscall name {name:?} in {expr:?}")]
     UnknownSyscall { name: String, expr: String },
+    /// A syscall of the other architecture (aarch64 has no `open`).
     #[error(
         "syscall {name:?} in {expr:?} does not exist on {arch}; write \"?{name}\" to skip it where it is missing"
     )]
@@ -89,16 +91,21 @@ pub enum ExprError {
         arch: &'static str,
         expr: String,
     },
+    /// A number at or above [`MAX_NR`], or not a number at all.
     #[error("invalid syscall number {number:?} in {expr:?} (syscall numbers are below {MAX_NR})")]
     BadNumber { number: String, expr: String },
+    /// A `%class` other than the four hostscope knows.
     #[error(
         "unsupported syscall class {class:?} in {expr:?} (supported: %file, %desc, %process, %network, %net)"
     )]
     UnknownClass { class: String, expr: String },
+    /// A qualifier other than `trace=` (`signal=`, `read=`…).
     #[error("unsupported qualifier {qualifier:?} in {expr:?} (only trace= is supported)")]
     UnknownQualifier { qualifier: String, expr: String },
+    /// A `/regex` item.
     #[error("regular expression {pattern:?} in {expr:?} is not supported; list syscall names")]
     Regex { pattern: String, expr: String },
+    /// Nothing between `trace=` and the end but commas and `!`.
     #[error("no syscalls listed in {expr:?}")]
     Empty { expr: String },
 }
