@@ -1,10 +1,13 @@
 //! Starting a command so that it is traced from its very first syscall.
 //!
-//! The child is forked, then waits on a pipe until the parent has put its pid
-//! into the probe's map; only then does it exec. std's `Command` cannot do
-//! this: `spawn` returns only after the exec, too late. Between fork and exec
-//! the child only calls async-signal-safe functions (read, execve, write,
-//! _exit) on memory prepared before the fork.
+//! The child is forked and stops itself with SIGSTOP; the parent puts its pid
+//! into the probe's map and lets it continue, and only then does it exec.
+//! Stopping (rather than blocking in a read) means the child is in no syscall
+//! when tracing starts, so the trace begins cleanly at its execve with no
+//! half-seen syscall. std's `Command` cannot do this: `spawn` returns only
+//! after the exec, too late. Between fork and exec the child only calls
+//! async-signal-safe functions (raise, execve, write, _exit) on memory
+//! prepared before the fork.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -13,11 +16,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-/// A forked child waiting for [`Launched::release`] before it execs.
+/// A forked child, stopped until [`Launched::release`], then exec'ing.
 #[derive(Debug)]
 pub struct Launched {
     pub pid: u32,
-    go: Option<OwnedFd>,
     exec_error: OwnedFd,
 }
 
@@ -60,14 +62,14 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Forks a child that will run `argv` (argv[0] at `program`) once released.
+/// Forks a child that will run `argv` (argv[0] at `program`) once released,
+/// and waits until it has stopped.
 pub fn fork_waiting(program: &Path, argv: &[OsString]) -> anyhow::Result<Launched> {
     let path = cstring(program.as_os_str())?;
     let args: Vec<CString> = argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
     let mut arg_ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     arg_ptrs.push(std::ptr::null());
 
-    let (go_read, go_write) = pipe()?;
     let (err_read, err_write) = pipe()?;
     // SAFETY: fork is safe to call; in the child we only use async-signal-
     // safe calls on memory allocated before the fork, then exec or _exit.
@@ -78,14 +80,8 @@ pub fn fork_waiting(program: &Path, argv: &[OsString]) -> anyhow::Result<Launche
     if pid == 0 {
         // SAFETY: see above; environ is the process's environment block.
         unsafe {
-            libc::close(go_write.as_raw_fd());
             libc::close(err_read.as_raw_fd());
-            let mut byte = 0u8;
-            // EOF without the byte: hostscope died before tracing us, and
-            // running untraced is not what the user asked for.
-            if libc::read(go_read.as_raw_fd(), (&raw mut byte).cast(), 1) != 1 {
-                libc::_exit(1);
-            }
+            libc::raise(libc::SIGSTOP);
             libc::execve(path.as_ptr(), arg_ptrs.as_ptr(), environ);
             let errno = *libc::__errno_location();
             libc::write(
@@ -96,11 +92,15 @@ pub fn fork_waiting(program: &Path, argv: &[OsString]) -> anyhow::Result<Launche
             libc::_exit(if errno == libc::ENOENT { 127 } else { 126 });
         }
     }
-    drop(go_read);
     drop(err_write);
+    let mut status = 0;
+    // SAFETY: waits for our own child; status is an int we own.
+    let waited = unsafe { libc::waitpid(pid, &mut status, libc::WUNTRACED) };
+    if waited != pid || !libc::WIFSTOPPED(status) {
+        bail!("the command's process ended before it could be traced (wait status {status:#x})");
+    }
     Ok(Launched {
         pid: pid as u32,
-        go: Some(go_write),
         exec_error: err_read,
     })
 }
@@ -108,11 +108,8 @@ pub fn fork_waiting(program: &Path, argv: &[OsString]) -> anyhow::Result<Launche
 impl Launched {
     /// Lets the child exec, and reports whether the exec failed.
     pub fn release(&mut self, program: &Path) -> Result<(), CommandError> {
-        if let Some(go) = self.go.take() {
-            let byte = 1u8;
-            // SAFETY: writes one byte we own to a pipe we own.
-            unsafe { libc::write(go.as_raw_fd(), (&raw const byte).cast(), 1) };
-        }
+        // SAFETY: signals our own stopped child.
+        unsafe { libc::kill(self.pid as i32, libc::SIGCONT) };
         let mut errno = 0i32;
         // SAFETY: reads at most 4 bytes into an i32 we own. The pipe is
         // CLOEXEC: a successful exec closes it and we read 0 bytes.

@@ -49,7 +49,10 @@
 #define HS_STAT_DELIVERED 5
 #define HS_NSTATS 8
 
-/* traced map values */
+/* Words of the traced-tgid bitmap by default: pid_max up to 4194304. */
+#define HS_PID_WORDS 65536
+
+/* trace_flags map values */
 #define HS_TRACE_FOLLOW 1 /* also trace children started from now on */
 
 /* Limits of what one record copies. */

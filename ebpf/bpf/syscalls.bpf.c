@@ -19,26 +19,42 @@ const volatile u32 cfg_self_tgid = 0; /* hostscope itself */
 const volatile u32 cfg_buf_len = 32;  /* bytes of read/write data to copy */
 const volatile u64 cfg_wakeup_bytes = 1 << 16; /* wake the reader past this */
 
-/* tgid -> HS_TRACE_* flags: the processes we trace (unless cfg_all). */
+/* The processes we trace (unless cfg_all), one bit per tgid: every syscall
+ * of every process on the host is checked against it, and an array lookup is
+ * inlined by the verifier where a hash lookup is a helper call and a hash.
+ * The loader sizes it to pid_max. Bits change with atomic ops in the kernel
+ * (fork, exit); user space sets them before the process runs or once at
+ * attach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HS_PID_WORDS);
+	__type(key, u32);
+	__type(value, u64);
+} traced SEC(".maps");
+
+/* tgid -> HS_TRACE_* flags, read only when a traced process forks. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, u32);
 	__type(value, u32);
-} traced SEC(".maps");
+} trace_flags SEC(".maps");
 
 struct pending {
 	u64 ts_ns;
 	u64 args[HS_NARGS];
 	u32 nr;
-	u32 skip; /* a new thread's first return (from clone): not a loss */
+	u8 active; /* inside a syscall whose entry we saw */
+	u8 skip;   /* a new task's first return (from clone): not a loss */
+	u16 pad;
 };
 
-/* tid -> the syscall it is in. */
+/* Per thread: the syscall it is in. Task storage lives and dies with the
+ * task, and its lookup is a pointer away, unlike a hash keyed by tid. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pending);
 } inflight SEC(".maps");
 
@@ -86,11 +102,18 @@ static __always_inline void count(u32 which)
 		*v += 1;
 }
 
+static __always_inline u64 *traced_word(u32 tgid)
+{
+	u32 word = tgid / 64;
+	return bpf_map_lookup_elem(&traced, &word);
+}
+
 static __always_inline bool is_target(u32 tgid)
 {
 	if (cfg_all)
 		return tgid != cfg_self_tgid;
-	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+	u64 *bits = traced_word(tgid);
+	return bits && (*bits & (1ULL << (tgid % 64)));
 }
 
 static __always_inline bool failed(s64 ret)
@@ -328,7 +351,7 @@ int hs_sys_enter(u64 *ctx)
 	if (!spec || !(spec->flags & HS_SPEC_ENABLED))
 		return 0;
 
-	struct pending p = { .ts_ns = bpf_ktime_get_ns(), .nr = nr };
+	struct pending p = { .ts_ns = bpf_ktime_get_ns(), .nr = nr, .active = 1 };
 	read_args(p.args, regs);
 
 	if (spec->flags & (HS_SPEC_NORETURN | HS_SPEC_ENTRY_CAPTURE)) {
@@ -354,9 +377,13 @@ int hs_sys_enter(u64 *ctx)
 		submit(ev, c.off);
 	}
 
-	u32 tid = (u32)pid_tgid;
-	if (bpf_map_update_elem(&inflight, &tid, &p, BPF_ANY))
+	struct pending *slot = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL,
+						    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!slot) {
 		count(HS_STAT_TABLE_FULL);
+		return 0;
+	}
+	*slot = p;
 	return 0;
 }
 
@@ -366,9 +393,12 @@ int hs_sys_exit(u64 *ctx)
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_target(pid_tgid >> 32))
 		return 0;
-	u32 tid = (u32)pid_tgid;
-	struct pending *pp = bpf_map_lookup_elem(&inflight, &tid);
-	if (!pp) {
+	struct pending *pp = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL, 0);
+	if (!pp || !pp->active) {
+		if (pp && pp->skip) {
+			pp->skip = 0;
+			return 0;
+		}
 		struct pt_regs *regs = (struct pt_regs *)ctx[0];
 		u32 nr = (u32)SYSCALL_NR(regs);
 		const struct hs_spec *spec = nr < HS_MAX_SYSCALLS ? bpf_map_lookup_elem(&specs, &nr) : NULL;
@@ -376,10 +406,8 @@ int hs_sys_exit(u64 *ctx)
 			count(HS_STAT_UNMATCHED_EXIT);
 		return 0;
 	}
+	pp->active = 0;
 	struct pending p = *pp;
-	bpf_map_delete_elem(&inflight, &tid);
-	if (p.skip)
-		return 0;
 
 	u32 nr = p.nr;
 	const struct hs_spec *spec = bpf_map_lookup_elem(&specs, &nr);
@@ -420,19 +448,24 @@ int hs_fork(u64 *ctx)
 	struct task_struct *child = (struct task_struct *)ctx[1];
 	u32 ptgid = parent->tgid;
 	u32 ctgid = child->tgid;
-	u32 ctid = child->pid;
 	if (!is_target(ptgid))
 		return 0;
 	if (!cfg_all && ctgid != ptgid) {
-		u32 *flags = bpf_map_lookup_elem(&traced, &ptgid);
+		u32 *flags = bpf_map_lookup_elem(&trace_flags, &ptgid);
 		if (!flags || !(*flags & HS_TRACE_FOLLOW))
 			return 0;
 		u32 f = *flags;
-		if (bpf_map_update_elem(&traced, &ctgid, &f, BPF_ANY))
+		u64 *bits = traced_word(ctgid);
+		if (!bits || bpf_map_update_elem(&trace_flags, &ctgid, &f, BPF_ANY)) {
 			count(HS_STAT_TABLE_FULL);
+			return 0;
+		}
+		__sync_fetch_and_or(bits, 1ULL << (ctgid % 64));
 	}
-	struct pending p = { .skip = 1 };
-	if (bpf_map_update_elem(&inflight, &ctid, &p, BPF_ANY))
+	struct pending *slot = bpf_task_storage_get(&inflight, child, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (slot)
+		slot->skip = 1;
+	else
 		count(HS_STAT_TABLE_FULL);
 	return 0;
 }
@@ -444,11 +477,7 @@ int hs_exit(u64 *ctx)
 	bool group_dead = (bool)ctx[1];
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u32 tgid = pid_tgid >> 32;
-	u32 tid = (u32)pid_tgid;
-	if (!is_target(tgid))
-		return 0;
-	bpf_map_delete_elem(&inflight, &tid);
-	if (!group_dead)
+	if (!is_target(tgid) || !group_dead)
 		return 0;
 	u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
@@ -461,7 +490,11 @@ int hs_exit(u64 *ctx)
 		ev->ret = code;
 		submit(ev, sizeof(*ev));
 	}
-	if (!cfg_all)
-		bpf_map_delete_elem(&traced, &tgid);
+	if (!cfg_all) {
+		u64 *bits = traced_word(tgid);
+		if (bits)
+			__sync_fetch_and_and(bits, ~(1ULL << (tgid % 64)));
+		bpf_map_delete_elem(&trace_flags, &tgid);
+	}
 	return 0;
 }

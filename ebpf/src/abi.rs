@@ -82,20 +82,6 @@ pub struct CaptureHeader {
     pub flags: u16,
 }
 
-/// `struct pending` in syscalls.bpf.c: user space writes one to make a
-/// thread's next syscall exit expected (see `Probe::expect_exit`).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Pending {
-    pub ts_ns: u64,
-    pub args: [u64; NARGS],
-    pub nr: u32,
-    pub skip: u32,
-}
-
-// SAFETY: plain integers, no padding (checked below).
-unsafe impl aya::Pod for Pending {}
-
 const _: () = {
     use std::mem::{offset_of, size_of};
     assert!(size_of::<Spec>() == 16);
@@ -107,5 +93,4 @@ const _: () = {
     assert!(offset_of!(EventHeader, ncap) == 104);
     assert!(offset_of!(EventHeader, size) == 108);
     assert!(size_of::<CaptureHeader>() == 8);
-    assert!(size_of::<Pending>() == 64);
 };

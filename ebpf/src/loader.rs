@@ -9,7 +9,7 @@ use aya::{Btf, Ebpf, EbpfLoader};
 use hostscope_core::model::{Capture, Losses};
 
 use crate::ProbeError;
-use crate::abi::{self, Pending, Spec};
+use crate::abi::{self, Spec};
 use crate::stream::EventStream;
 
 static SYSCALLS_OBJ: &[u8] =
@@ -56,8 +56,8 @@ pub struct ProbeConfig {
 pub struct Probe {
     // Holds the programs and their links: dropping it detaches everything.
     bpf: Ebpf,
-    traced: HashMap<MapData, u32, u32>,
-    inflight: HashMap<MapData, u32, Pending>,
+    traced: Array<MapData, u64>,
+    trace_flags: HashMap<MapData, u32, u32>,
     stats: PerCpuArray<MapData, u64>,
 }
 
@@ -86,22 +86,19 @@ impl Probe {
             .override_global("cfg_buf_len", &data_bytes, true)
             .override_global("cfg_wakeup_bytes", &wakeup_bytes, true)
             .map_max_entries("events", ring_bytes)
+            .map_max_entries("traced", pid_words())
+            // aya has no typed API for task storage; only the kernel uses it.
+            .allow_unsupported_maps()
             .load(SYSCALLS_OBJ)
             .map_err(ProbeError::Load)?;
 
         let mut specs: Array<_, Spec> =
-            Array::try_from(map(&mut bpf, "specs")?).map_err(|source| ProbeError::Map {
-                name: "specs",
-                source,
-            })?;
+            Array::try_from(map(&mut bpf, "specs")?).map_err(map_error("specs"))?;
         for rule in &config.rules {
             if rule.nr < abi::MAX_SYSCALLS {
                 specs
                     .set(rule.nr, spec_of(rule), 0)
-                    .map_err(|source| ProbeError::Map {
-                        name: "specs",
-                        source,
-                    })?;
+                    .map_err(map_error("specs"))?;
             }
         }
 
@@ -125,78 +122,47 @@ impl Probe {
             prog.attach().map_err(attach_err)?;
         }
 
-        let traced =
-            HashMap::try_from(take(&mut bpf, "traced")?).map_err(|source| ProbeError::Map {
-                name: "traced",
-                source,
-            })?;
-        let inflight =
-            HashMap::try_from(take(&mut bpf, "inflight")?).map_err(|source| ProbeError::Map {
-                name: "inflight",
-                source,
-            })?;
-        let stats =
-            PerCpuArray::try_from(take(&mut bpf, "stats")?).map_err(|source| ProbeError::Map {
-                name: "stats",
-                source,
-            })?;
+        let traced = Array::try_from(take(&mut bpf, "traced")?).map_err(map_error("traced"))?;
+        let trace_flags =
+            HashMap::try_from(take(&mut bpf, "trace_flags")?).map_err(map_error("trace_flags"))?;
+        let stats = PerCpuArray::try_from(take(&mut bpf, "stats")?).map_err(map_error("stats"))?;
         Ok(Probe {
             bpf,
             traced,
-            inflight,
+            trace_flags,
             stats,
         })
     }
 
     /// Starts tracing process `pid` (all its threads); with `follow`, also
     /// the processes it starts from now on.
+    ///
+    /// The bit is set by read-modify-write: call this before the process (or
+    /// a traced process sharing its 64-pid word) can fork, or accept that a
+    /// child forked in that instant may be missed.
     pub fn trace_pid(&mut self, pid: u32, follow: bool) -> Result<(), ProbeError> {
         let flags = if follow { abi::TRACE_FOLLOW } else { 0 };
-        self.traced
+        self.trace_flags
             .insert(pid, flags, 0)
-            .map_err(|source| ProbeError::Map {
-                name: "traced",
-                source,
-            })
-    }
-
-    /// Tells the probe that thread `tid`'s next syscall exit has no entry it
-    /// should have seen: a child we forked is blocked in a syscall when we
-    /// start tracing it, and that is not a loss.
-    pub fn expect_exit(&mut self, tid: u32) -> Result<(), ProbeError> {
-        let pending = Pending {
-            skip: 1,
-            ..Pending::default()
-        };
-        self.inflight
-            .insert(tid, pending, 0)
-            .map_err(|source| ProbeError::Map {
-                name: "inflight",
-                source,
-            })
+            .map_err(map_error("trace_flags"))?;
+        let word = pid / 64;
+        let bits = self.traced.get(&word, 0).map_err(map_error("traced"))?;
+        self.traced
+            .set(word, bits | (1 << (pid % 64)), 0)
+            .map_err(map_error("traced"))
     }
 
     /// The stream of decoded events. Call once.
     pub fn events(&mut self) -> Result<EventStream, ProbeError> {
-        let ring = RingBuf::try_from(take(&mut self.bpf, "events")?).map_err(|source| {
-            ProbeError::Map {
-                name: "events",
-                source,
-            }
-        })?;
+        let ring =
+            RingBuf::try_from(take(&mut self.bpf, "events")?).map_err(map_error("events"))?;
         EventStream::new(ring)
     }
 
     /// The losses so far, summed over CPUs.
     pub fn losses(&self) -> Result<Losses, ProbeError> {
         let get = |index| -> Result<u64, ProbeError> {
-            let per_cpu = self
-                .stats
-                .get(&index, 0)
-                .map_err(|source| ProbeError::Map {
-                    name: "stats",
-                    source,
-                })?;
+            let per_cpu = self.stats.get(&index, 0).map_err(map_error("stats"))?;
             Ok(per_cpu.iter().sum())
         };
         Ok(Losses {
@@ -210,15 +176,16 @@ impl Probe {
 
     /// Records the probe put into the ring buffer so far.
     pub fn delivered(&self) -> Result<u64, ProbeError> {
-        let per_cpu =
-            self.stats
-                .get(&abi::STAT_DELIVERED, 0)
-                .map_err(|source| ProbeError::Map {
-                    name: "stats",
-                    source,
-                })?;
+        let per_cpu = self
+            .stats
+            .get(&abi::STAT_DELIVERED, 0)
+            .map_err(map_error("stats"))?;
         Ok(per_cpu.iter().sum())
     }
+}
+
+fn map_error(name: &'static str) -> impl FnOnce(aya::maps::MapError) -> ProbeError {
+    move |source| ProbeError::Map { name, source }
 }
 
 fn map<'a>(bpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut aya::maps::Map, ProbeError> {
@@ -237,6 +204,15 @@ fn take(bpf: &mut Ebpf, name: &'static str) -> Result<aya::maps::Map, ProbeError
             name: name.to_owned(),
         },
     })
+}
+
+/// Words of the traced-tgid bitmap: one bit per possible pid.
+fn pid_words() -> u32 {
+    let pid_max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1 << 22);
+    pid_max.div_ceil(64).max(1)
 }
 
 fn ring_bytes(kib: u32) -> Result<u32, ProbeError> {

@@ -27,11 +27,8 @@ use crate::cmd::UsageError;
 use crate::launch;
 
 /// Syscalls the probe always reports, failed or not, shown or not: path
-/// resolution needs them (they change a process's cwd or start a process),
-/// and a command we start is shown from its first execve on.
-const STATE_SYSCALLS: &[&str] = &[
-    "chdir", "fchdir", "clone", "clone3", "fork", "vfork", "execve", "execveat",
-];
+/// resolution needs them (they change a process's cwd or start a process).
+const STATE_SYSCALLS: &[&str] = &["chdir", "fchdir", "clone", "clone3", "fork", "vfork"];
 
 /// What to trace, validated.
 #[derive(Debug)]
@@ -190,7 +187,6 @@ async fn trace(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode>
         shown: plan.shown.clone(),
         summary: plan.summary.then(Summary::default),
         enricher: Enricher::new(),
-        hidden_until_exec: None,
         events: 0,
     };
 
@@ -201,8 +197,6 @@ async fn trace(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode>
             let program = program.expect("resolved before the probe was loaded");
             let mut launched = launch::fork_waiting(&program, argv)?;
             probe.trace_pid(launched.pid, true)?;
-            probe.expect_exit(launched.pid)?;
-            sink.hidden_until_exec = Some(launched.pid);
             let pidfd = pidfd(launched.pid).context("could not watch the command")?;
             if let Err(err) = launched.release(&program) {
                 eprintln!(
@@ -363,9 +357,6 @@ struct Sink {
     shown: SyscallSet,
     summary: Option<Summary>,
     enricher: Enricher,
-    /// Our own child's syscalls between fork and exec are hostscope's, not
-    /// the command's: hidden until its first execve.
-    hidden_until_exec: Option<u32>,
     events: u64,
 }
 
@@ -387,13 +378,6 @@ impl Sink {
     fn event(&mut self, event: Event) -> io::Result<()> {
         match event {
             Event::Syscall(ev) => {
-                if self.hidden_until_exec == Some(ev.pid) {
-                    let name = decode::sysno::name(ev.arch, ev.nr);
-                    if !matches!(name, Some("execve" | "execveat")) {
-                        return Ok(());
-                    }
-                    self.hidden_until_exec = None;
-                }
                 let call = self.enricher.call(&ev);
                 if !self.shown.contains(ev.nr) || (self.failed_only && ev.errno().is_none()) {
                     return Ok(());
