@@ -67,7 +67,10 @@ struct hs_spec {
 	unsigned char kind[HS_NARGS];
 	unsigned char aux[HS_NARGS];
 	unsigned short flags;
-	unsigned short pad;
+	/* Arguments cap_lo..cap_hi-1 hold every capture: the probe visits only
+	 * those (none at all for most syscalls). */
+	unsigned char cap_lo;
+	unsigned char cap_hi;
 };
 
 /* Header of every record. Captures follow, each an hs_capture and its bytes,

@@ -78,9 +78,13 @@ struct {
  * HS_MAX_STR bytes, so masking an offset with SCRATCH_HALF - 1 keeps every
  * write in bounds for the verifier. */
 #define SCRATCH_HALF 16384
-#define SCRATCH_SIZE (2 * SCRATCH_HALF)
+#define SCRATCH_SIZE (SCRATCH_HALF + sizeof(struct hs_capture) + HS_MAX_STR)
 struct scratch {
 	u8 buf[SCRATCH_SIZE];
+	/* Where the next capture goes. Kept here rather than on the stack:
+	 * loaded from a map it is an unknown (masked) value to the verifier, so
+	 * the capture callbacks verify in one pass instead of once per offset. */
+	u32 off;
 };
 
 struct {
@@ -128,8 +132,7 @@ static __always_inline void submit(struct hs_event *ev, u32 size)
 {
 	u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes
 		? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	size &= SCRATCH_SIZE - 1;
-	if (size < sizeof(*ev))
+	if (size < sizeof(*ev) || size > SCRATCH_SIZE)
 		return;
 	ev->size = size;
 	if (bpf_ringbuf_output(&events, ev, size, flags))
@@ -144,7 +147,6 @@ struct capture_ctx {
 	struct scratch *s;
 	struct hs_event *ev;
 	const struct hs_spec *spec;
-	u32 off;
 	s64 ret;
 	const u64 *argv; /* user pointer to execve's argv */
 	u8 argv_arg;
@@ -155,7 +157,7 @@ struct capture_ctx {
 static __always_inline void put(struct capture_ctx *c, u8 arg, u8 kind, u16 index,
 				const void *src, u64 want, u32 cap, bool str)
 {
-	u32 off = c->off;
+	u32 off = c->s->off;
 	if (off > SCRATCH_HALF - sizeof(struct hs_capture) - HS_MAX_STR) {
 		/* The record is full: this argument is not shown. */
 		count(HS_STAT_TRUNCATED);
@@ -189,14 +191,16 @@ static __always_inline void put(struct capture_ctx *c, u8 arg, u8 kind, u16 inde
 		flags |= HS_CAPF_FAULT;
 		count(HS_STAT_UNREADABLE);
 	}
-	if (flags & HS_CAPF_TRUNCATED)
+	/* Data cut at the user's -s size is what they asked for; a path or an
+	 * argv element cut short is a loss. */
+	if ((flags & HS_CAPF_TRUNCATED) && str)
 		count(HS_STAT_TRUNCATED);
 	hc->arg = arg;
 	hc->kind = kind;
 	hc->index = index;
 	hc->len = len;
 	hc->flags = flags;
-	c->off = (off + sizeof(*hc) + len + 7) & ~7u;
+	c->s->off = (off + sizeof(*hc) + len + 7) & ~7u;
 	c->ev->ncap += 1;
 }
 
@@ -215,8 +219,9 @@ static __always_inline u64 arg_at(const struct hs_event *ev, u32 i)
 	return 0;
 }
 
-static long capture_arg(u64 i, struct capture_ctx *c)
+static long capture_arg(u64 n, struct capture_ctx *c)
 {
+	u64 i = n + c->spec->cap_lo;
 	if (i >= HS_NARGS)
 		return 1;
 	u8 kind = c->spec->kind[i];
@@ -265,8 +270,9 @@ static long capture_arg(u64 i, struct capture_ctx *c)
 	return 0;
 }
 
-static long capture_entry_arg(u64 i, struct capture_ctx *c)
+static long capture_entry_arg(u64 n, struct capture_ctx *c)
 {
+	u64 i = n + c->spec->cap_lo;
 	if (i >= HS_NARGS)
 		return 1;
 	u8 kind = c->spec->kind[i];
@@ -287,7 +293,7 @@ static long capture_argv_item(u64 i, struct capture_ctx *c)
 	u64 item = 0;
 	if (bpf_probe_read_user(&item, sizeof(item), &c->argv[i & (HS_MAX_ARGV - 1)]) || !item)
 		return 1;
-	if (c->off > SCRATCH_HALF - sizeof(struct hs_capture) - HS_MAX_STR) {
+	if (c->s->off > SCRATCH_HALF - sizeof(struct hs_capture) - HS_MAX_STR) {
 		c->ev->flags |= HS_EVF_ARGV_TRUNC;
 		count(HS_STAT_TRUNCATED);
 		return 1;
@@ -370,11 +376,12 @@ int hs_sys_enter(u64 *ctx)
 			submit(ev, sizeof(*ev));
 			return 0;
 		}
-		struct capture_ctx c = { .s = s, .ev = ev, .spec = spec, .off = sizeof(*ev) };
-		bpf_loop(HS_NARGS, capture_entry_arg, &c, 0);
+		s->off = sizeof(*ev);
+		struct capture_ctx c = { .s = s, .ev = ev, .spec = spec };
+		bpf_loop(spec->cap_hi - spec->cap_lo, capture_entry_arg, &c, 0);
 		if (c.argv)
 			bpf_loop(HS_MAX_ARGV, capture_argv_item, &c, 0);
-		submit(ev, c.off);
+		submit(ev, s->off);
 	}
 
 	struct pending *slot = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL,
@@ -429,10 +436,11 @@ int hs_sys_exit(u64 *ctx)
 	for (int i = 0; i < HS_NARGS; i++)
 		ev->args[i] = p.args[i];
 	u32 off = sizeof(*ev);
-	if (!(spec->flags & HS_SPEC_ENTRY_CAPTURE)) {
-		struct capture_ctx c = { .s = s, .ev = ev, .spec = spec, .off = off, .ret = ret };
-		bpf_loop(HS_NARGS, capture_arg, &c, 0);
-		off = c.off;
+	if (!(spec->flags & HS_SPEC_ENTRY_CAPTURE) && spec->cap_hi > spec->cap_lo) {
+		s->off = off;
+		struct capture_ctx c = { .s = s, .ev = ev, .spec = spec, .ret = ret };
+		bpf_loop(spec->cap_hi - spec->cap_lo, capture_arg, &c, 0);
+		off = s->off;
 	}
 	submit(ev, off);
 	return 0;

@@ -47,7 +47,8 @@ pub struct Spec {
     pub kind: [u8; NARGS],
     pub aux: [u8; NARGS],
     pub flags: u16,
-    pub pad: u16,
+    pub cap_lo: u8,
+    pub cap_hi: u8,
 }
 
 // SAFETY: plain integers, no padding (checked below), any bit pattern valid.

@@ -259,6 +259,15 @@ fn spec_of(rule: &SyscallRule) -> Spec {
         spec.kind[i] = kind;
         spec.aux[i] = aux;
     }
+    let captured = || {
+        spec.kind
+            .iter()
+            .enumerate()
+            .filter(|&(_, &k)| k != abi::CAP_NONE)
+            .map(|(i, _)| i as u8)
+    };
+    spec.cap_lo = captured().next().unwrap_or(0);
+    spec.cap_hi = captured().last().map_or(0, |i| i + 1);
     spec
 }
 
@@ -292,6 +301,7 @@ mod tests {
         let spec = spec_of(&rule);
         assert_eq!(spec.kind, [0, abi::CAP_STR, 0, 0, abi::CAP_BUF_IN, 0]);
         assert_eq!(spec.aux[4], 2);
+        assert_eq!((spec.cap_lo, spec.cap_hi), (1, 5));
         assert_eq!(spec.flags, abi::SPEC_ENABLED | abi::SPEC_FAILED_ONLY);
     }
 }
