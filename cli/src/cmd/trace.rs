@@ -20,7 +20,7 @@ use hostscope_core::model::{Arch, Event, Losses};
 use hostscope_core::output::{json, text};
 use hostscope_ebpf::{EventStream, Probe, ProbeConfig, Scope, SyscallRule};
 use tokio::io::unix::AsyncFd;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::args::TraceArgs;
 use crate::cmd::UsageError;
@@ -170,6 +170,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn trace(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let mut signals = StopSignals::catch()?;
     let mut probe = Probe::load(&plan.probe_config())?;
     let mut stream = probe.events()?;
     let writer: Box<dyn Write> = match &plan.output {
@@ -222,7 +223,15 @@ async fn trace(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode>
         Target::All => eprintln!("hostscope: attached to every process on the host"),
     }
 
-    let stopped = run_loop(&mut probe, &mut stream, &mut sink, watched, child).await?;
+    let stopped = run_loop(
+        &mut signals,
+        &mut probe,
+        &mut stream,
+        &mut sink,
+        watched,
+        child,
+    )
+    .await?;
     sink.drain(&mut stream)?;
     let status = child.map(reap);
     let losses = probe.losses()?;
@@ -243,16 +252,33 @@ enum Stop {
     Signal(i32),
 }
 
+/// SIGINT, SIGTERM and SIGHUP, caught from before the probe is loaded so
+/// that a signal at any moment detaches cleanly and still reports losses.
+struct StopSignals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl StopSignals {
+    fn catch() -> anyhow::Result<Self> {
+        let catch = |kind, name| signal(kind).with_context(|| format!("could not handle {name}"));
+        Ok(StopSignals {
+            int: catch(SignalKind::interrupt(), "SIGINT")?,
+            term: catch(SignalKind::terminate(), "SIGTERM")?,
+            hup: catch(SignalKind::hangup(), "SIGHUP")?,
+        })
+    }
+}
+
 async fn run_loop(
+    signals: &mut StopSignals,
     probe: &mut Probe,
     stream: &mut EventStream,
     sink: &mut Sink,
     watched: Vec<AsyncFd<OwnedFd>>,
     child: Option<u32>,
 ) -> anyhow::Result<Stop> {
-    let mut sigint = signal(SignalKind::interrupt()).context("could not handle SIGINT")?;
-    let mut sigterm = signal(SignalKind::terminate()).context("could not handle SIGTERM")?;
-    let mut sighup = signal(SignalKind::hangup()).context("could not handle SIGHUP")?;
     let mut tick = tokio::time::interval(EventStream::POLL_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let has_targets = !watched.is_empty();
@@ -283,9 +309,9 @@ async fn run_loop(
                 }
             }
             () = &mut exited, if has_targets => return Ok(stop.unwrap_or(Stop::TargetsExited)),
-            _ = sigint.recv() => stop = Some(Stop::Signal(libc::SIGINT)),
-            _ = sigterm.recv() => stop = Some(Stop::Signal(libc::SIGTERM)),
-            _ = sighup.recv() => stop = Some(Stop::Signal(libc::SIGHUP)),
+            _ = signals.int.recv() => stop = Some(Stop::Signal(libc::SIGINT)),
+            _ = signals.term.recv() => stop = Some(Stop::Signal(libc::SIGTERM)),
+            _ = signals.hup.recv() => stop = Some(Stop::Signal(libc::SIGHUP)),
         }
         if let Some(Stop::Signal(sig)) = stop {
             match child {
