@@ -1,17 +1,23 @@
-//! Loads the probe for one pid and only drains the ring: the kernel side's
-//! cost without any decoding or output.
+//! `drain PID`: loads the probe for openat of one process and drains its
+//! records (parsed, then dropped: no strace decoding, no output). `cargo
+//! xtask bench trace` runs it to tell the kernel side's cost from the cost of
+//! decoding and printing.
+
 use hostscope_core::model::Capture;
 use hostscope_ebpf::{EventStream, Probe, ProbeConfig, Scope, SyscallRule};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let pid: u32 = std::env::args().nth(1).unwrap().parse().unwrap();
+    let pid: u32 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("usage: drain PID");
     let mut captures = [Capture::None; 6];
     captures[1] = Capture::Str;
     let config = ProbeConfig {
         scope: Scope::Pids,
         rules: vec![SyscallRule {
-            nr: 257,
+            nr: libc::SYS_openat as u32,
             captures,
             at_entry: false,
             noreturn: false,
@@ -20,19 +26,23 @@ async fn main() {
         data_bytes: 32,
         ring_kib: 16384,
     };
-    let mut probe = Probe::load(&config).unwrap();
-    let mut stream = probe.events().unwrap();
-    probe.trace_pid(pid, false).unwrap();
-    eprintln!("attached");
-    let mut n = 0u64;
+    let mut probe = Probe::load(&config).expect("load the probe (as root)");
+    let mut stream = probe.events().expect("open the ring buffer");
+    probe.trace_pid(pid, false).expect("trace the pid");
+    eprintln!("attached to {pid}");
+    let mut records = 0;
     let mut tick = tokio::time::interval(EventStream::POLL_INTERVAL);
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+    let proc_dir = format!("/proc/{pid}");
+    while std::path::Path::new(&proc_dir).exists() {
         tokio::select! {
-            _ = stream.readable() => {}
+            r = stream.readable() => r.expect("poll the ring buffer"),
             _ = tick.tick() => {}
         }
-        n += stream.drain(|_| {}) as u64;
+        records += stream.drain(|_| {});
     }
-    n += stream.drain(|_| {}) as u64;
-    eprintln!("drained {n} {:?}", probe.losses().unwrap());
+    records += stream.drain(|_| {});
+    eprintln!(
+        "drained {records} records; {:?}",
+        probe.losses().expect("read the counters")
+    );
 }

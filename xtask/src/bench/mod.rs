@@ -1,5 +1,6 @@
 //! Benchmarks of hostscope against the tools people use instead.
 
+pub mod decode;
 pub mod trace;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +55,29 @@ pub fn build_hostscope() -> Result<PathBuf> {
         .context("run cargo build")?;
     ensure!(status.success(), "cargo build --release failed");
     Ok(root.join("target/release/hostscope"))
+}
+
+/// Builds `ebpf/examples/drain`: the probe with a reader that drains events
+/// without decoding them, to tell the kernel side's cost from the rest.
+pub fn build_drain_example() -> Result<PathBuf> {
+    let root = workspace_root();
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "hostscope-ebpf",
+            "--example",
+            "drain",
+        ])
+        .current_dir(&root)
+        .status()
+        .context("run cargo build")?;
+    ensure!(
+        status.success(),
+        "cargo build --release --example drain failed"
+    );
+    Ok(root.join("target/release/examples/drain"))
 }
 
 /// Compiles a C workload into the target directory.

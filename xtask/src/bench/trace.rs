@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Options, build_hostscope, compile_c, median};
+use super::{Options, build_drain_example, build_hostscope, compile_c, median};
 
 const WORKLOAD: &str = r#"
 #include <fcntl.h>
@@ -51,6 +51,7 @@ struct Run {
 enum Setup {
     Untraced,
     Hostscope,
+    ProbeOnly,
     Strace,
     Bpftrace,
     Bystander,
@@ -61,6 +62,7 @@ impl Setup {
         match self {
             Setup::Untraced => "untraced",
             Setup::Hostscope => "hostscope trace -p",
+            Setup::ProbeOnly => "probe only (events not formatted)",
             Setup::Strace => "strace -f -e trace=openat",
             Setup::Bpftrace => "bpftrace counter",
             Setup::Bystander => "untraced, hostscope tracing another pid",
@@ -70,6 +72,7 @@ impl Setup {
 
 pub fn run(options: &Options) -> Result<()> {
     let hostscope = build_hostscope()?;
+    let drain = build_drain_example()?;
     let workload = compile_c("openat_loop", WORKLOAD)?;
     let _tracefs = TracefsForBpftrace::mount()?;
     println!(
@@ -79,6 +82,7 @@ pub fn run(options: &Options) -> Result<()> {
     let setups = [
         Setup::Untraced,
         Setup::Hostscope,
+        Setup::ProbeOnly,
         Setup::Strace,
         Setup::Bpftrace,
         Setup::Bystander,
@@ -87,7 +91,12 @@ pub fn run(options: &Options) -> Result<()> {
     for setup in setups {
         let mut runs = Vec::new();
         for _ in 0..options.runs {
-            runs.push(measure(setup, &hostscope, &workload, options.iterations)?);
+            let tools = Tools {
+                hostscope: &hostscope,
+                drain: &drain,
+                workload: &workload,
+            };
+            runs.push(measure(setup, &tools, options.iterations)?);
         }
         results.push((setup, runs));
     }
@@ -129,8 +138,15 @@ fn print_table(results: &[(Setup, Vec<Run>)], iterations: u64) {
     );
 }
 
-fn measure(setup: Setup, hostscope: &Path, workload: &Path, n: u64) -> Result<Run> {
-    let mut target = Command::new(workload)
+struct Tools<'a> {
+    hostscope: &'a Path,
+    drain: &'a Path,
+    workload: &'a Path,
+}
+
+fn measure(setup: Setup, tools: &Tools<'_>, n: u64) -> Result<Run> {
+    let hostscope = tools.hostscope;
+    let mut target = Command::new(tools.workload)
         .arg(n.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -142,6 +158,10 @@ fn measure(setup: Setup, hostscope: &Path, workload: &Path, n: u64) -> Result<Ru
         Setup::Untraced => None,
         Setup::Hostscope => Some(Tracer::start(
             Command::new(hostscope).args(["trace", "-o", "/dev/null", "-p", &pid]),
+            Ready::Stderr("attached"),
+        )?),
+        Setup::ProbeOnly => Some(Tracer::start(
+            Command::new(tools.drain).arg(&pid),
             Ready::Stderr("attached"),
         )?),
         Setup::Strace => Some(Tracer::start(
