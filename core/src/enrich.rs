@@ -1,5 +1,5 @@
 //! One syscall event made ready for output: decoded like strace, with its
-//! path arguments resolved to absolute paths.
+//! path argument resolved to an absolute path when the output shows it.
 
 use std::path::PathBuf;
 
@@ -9,81 +9,98 @@ use crate::resolve::{PathEffect, Resolver};
 
 /// A path argument as the process passed it, and as it resolves.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathRef {
+pub struct PathRef<'a> {
     /// Index of the syscall argument.
     pub arg: u8,
     /// The bytes passed (hostile: escape before printing).
-    pub path: Vec<u8>,
+    pub path: &'a [u8],
     /// The absolute path, using the cwd and dirfd at the time of the call;
-    /// `None` if those are unknown.
+    /// `None` if those are unknown, if the probe copied only part of the
+    /// path, or if the [`Enricher`] does not resolve paths.
     pub resolved: Option<PathBuf>,
 }
 
-/// A decoded syscall with its resolved paths.
+/// A decoded syscall with its first path.
 #[derive(Debug, Clone)]
 pub struct Call<'a> {
+    /// The event as the probe delivered it.
     pub event: &'a SyscallEvent,
-    pub decoded: Decoded,
-    pub paths: Vec<PathRef>,
+    /// The event decoded; it borrows the event's bytes.
+    pub decoded: Decoded<'a>,
+    /// The first path argument the probe could read, if the syscall takes
+    /// one.
+    pub path: Option<PathRef<'a>>,
 }
 
-/// Decodes events in order, keeping the per-process path state that
-/// resolution needs.
-#[derive(Debug, Default)]
+/// Decodes events in order and, when asked to, keeps the per-process path
+/// state that resolution needs.
+#[derive(Debug)]
 pub struct Enricher {
-    resolver: Resolver,
+    /// `None` when paths are not resolved: then no state is kept either,
+    /// since only resolution reads it.
+    resolver: Option<Resolver>,
 }
 
 impl Enricher {
-    pub fn new() -> Self {
-        Enricher::default()
+    /// An enricher that resolves paths (reading /proc for what the trace
+    /// has not shown) when `resolve` is true. Resolution costs allocations
+    /// and state per event, so outputs that do not show resolved paths
+    /// should not ask for it.
+    pub fn new(resolve: bool) -> Self {
+        Enricher {
+            resolver: resolve.then(Resolver::new),
+        }
     }
 
-    /// Decodes `event` and resolves its paths, then records what it changed
-    /// (cwd, fds, children) for the events after it.
+    /// Decodes `event` and, when resolving, resolves its path, then records
+    /// what it changed (cwd, fds, children) for the events after it.
     pub fn call<'a>(&mut self, event: &'a SyscallEvent) -> Call<'a> {
         let decoded = decode::decode(event);
-        let paths = self.paths(event, &decoded.name);
-        if let Some(effect) = effect(event, &decoded.name, &paths) {
-            self.resolver.apply(event.pid, effect);
+        let path = self.path(event, &decoded.name);
+        if let Some(resolver) = &mut self.resolver
+            && let Some(effect) = effect(event, &decoded.name, path.as_ref())
+        {
+            resolver.apply(event.pid, effect);
         }
         Call {
             event,
             decoded,
-            paths,
+            path,
         }
     }
 
     /// Forgets an exited process.
     pub fn exited(&mut self, exit: &ProcessExit) {
-        self.resolver.apply(exit.pid, PathEffect::Exited);
+        if let Some(resolver) = &mut self.resolver {
+            resolver.apply(exit.pid, PathEffect::Exited);
+        }
     }
 
-    fn paths(&mut self, event: &SyscallEvent, name: &str) -> Vec<PathRef> {
-        decode::spec::path_args(name)
-            .iter()
-            .filter_map(|pa| {
-                let captured = event.capture(pa.path_arg).filter(|c| !c.fault)?;
-                let dirfd = pa.dirfd_arg.map(|i| event.args[usize::from(i)] as i32);
-                Some(PathRef {
-                    arg: pa.path_arg,
-                    path: captured.bytes.clone(),
-                    resolved: if captured.truncated {
-                        None
-                    } else {
-                        self.resolver.resolve(event.pid, dirfd, &captured.bytes)
-                    },
-                })
-            })
-            .collect()
+    fn path<'a>(&mut self, event: &'a SyscallEvent, name: &str) -> Option<PathRef<'a>> {
+        let (arg, captured) = decode::spec::path_args(name).iter().find_map(|pa| {
+            let captured = event.capture(pa.path_arg).filter(|c| !c.fault)?;
+            Some((pa, captured))
+        })?;
+        let resolved = match &mut self.resolver {
+            Some(resolver) if !captured.truncated => {
+                let dirfd = arg.dirfd_arg.map(|i| event.args[usize::from(i)] as i32);
+                resolver.resolve(event.pid, dirfd, &captured.bytes)
+            }
+            _ => None,
+        };
+        Some(PathRef {
+            arg: arg.path_arg,
+            path: &captured.bytes,
+            resolved,
+        })
     }
 }
 
 /// What a completed syscall did to the process's cwd and fd table.
-fn effect(event: &SyscallEvent, name: &str, paths: &[PathRef]) -> Option<PathEffect> {
+fn effect(event: &SyscallEvent, name: &str, path: Option<&PathRef>) -> Option<PathEffect> {
     let ret = event.ret.filter(|&r| r >= 0)?;
     let fd = |i: usize| event.args[i] as i32;
-    let first_resolved = || paths.first().and_then(|p| p.resolved.clone());
+    let first_resolved = || path.and_then(|p| p.resolved.clone());
     Some(match name {
         "chdir" => PathEffect::Chdir(first_resolved()?),
         "fchdir" => PathEffect::Fchdir(fd(0)),
@@ -111,4 +128,71 @@ fn effect(event: &SyscallEvent, name: &str, paths: &[PathRef]) -> Option<PathEff
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::sysno;
+    use crate::model::{Arch, Captured};
+
+    /// A pid that does not exist: nothing about it is read from /proc.
+    const PID: u32 = 4_000_000;
+
+    fn event(name: &str, args: [u64; 6], ret: i64, path: &[u8]) -> SyscallEvent {
+        let arch = Arch::native();
+        SyscallEvent {
+            ts_ns: 0,
+            pid: PID,
+            tid: PID,
+            comm: b"test".to_vec(),
+            arch,
+            nr: sysno::number(arch, name).expect("a syscall"),
+            args,
+            ret: Some(ret),
+            duration_ns: 0,
+            captures: vec![Captured {
+                arg: crate::decode::spec::path_args(name)[0].path_arg,
+                index: 0,
+                bytes: path.to_vec(),
+                truncated: false,
+                fault: false,
+            }],
+            argv_truncated: false,
+        }
+    }
+
+    #[test]
+    fn paths_resolve_with_the_state_the_trace_showed() {
+        let at_fdcwd = libc::AT_FDCWD as u64;
+        let chdir = event("chdir", [1, 0, 0, 0, 0, 0], 0, b"/srv/app");
+        let open_dir = event("openat", [at_fdcwd, 1, 0, 0, 0, 0], 5, b"data");
+        let open_at = event("openat", [5, 1, 0, 0, 0, 0], -2, b"x/../db");
+
+        let mut enricher = Enricher::new(true);
+        for ev in [&chdir, &open_dir] {
+            enricher.call(ev);
+        }
+        let call = enricher.call(&open_at);
+        let path = call.path.expect("openat names a path");
+        assert_eq!((path.arg, path.path), (1, &b"x/../db"[..]));
+        assert_eq!(path.resolved, Some("/srv/app/data/db".into()));
+    }
+
+    #[test]
+    fn without_resolution_paths_are_as_passed() {
+        let chdir = event("chdir", [1, 0, 0, 0, 0, 0], 0, b"/srv/app");
+        let open = event(
+            "openat",
+            [libc::AT_FDCWD as u64, 1, 0, 0, 0, 0],
+            3,
+            b"/etc/x",
+        );
+        let mut enricher = Enricher::new(false);
+        enricher.call(&chdir);
+        let call = enricher.call(&open);
+        let path = call.path.expect("openat names a path");
+        assert_eq!((path.path, path.resolved), (&b"/etc/x"[..], None));
+        assert_eq!(call.decoded.name, "openat");
+    }
 }

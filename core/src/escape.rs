@@ -7,7 +7,9 @@
 //! terminal, a file or a log line. JSON keeps the exact bytes instead (see
 //! [`json_bytes`]).
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Escapes `bytes` strace-style for a terminal: printable text stays, `\n`,
 /// `\t`, `\r`, `\\` and `"` are backslash-escaped, other control bytes and
@@ -30,20 +32,45 @@ pub fn quoted(bytes: &[u8]) -> String {
 
 /// Appends the escaped form of `bytes` to `out`.
 pub fn push_escaped(out: &mut String, bytes: &[u8]) {
+    // Most of what processes pass is valid UTF-8, which std checks fastest
+    // in one go; only the rest is taken apart chunk by chunk.
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        push_escaped_str(out, text);
+        return;
+    }
     for chunk in bytes.utf8_chunks() {
-        let valid = chunk.valid();
-        let mut chars = valid.chars().peekable();
-        while let Some(c) = chars.next() {
-            // An octal escape followed by a digit would read as a longer
-            // escape; strace switches to three digits there, and so do we.
-            let next_is_digit = chars.peek().is_some_and(|n| n.is_ascii_digit());
-            push_char(out, c, next_is_digit);
-        }
+        push_escaped_str(out, chunk.valid());
         // Bytes >= 0x80 always take three octal digits, so no lookahead.
         for &b in chunk.invalid() {
             push_octal(out, b, false);
         }
     }
+}
+
+fn push_escaped_str(out: &mut String, mut rest: &str) {
+    while !rest.is_empty() {
+        // Most of it is plain ASCII: copy that in runs rather than a
+        // character at a time.
+        let plain = rest
+            .bytes()
+            .position(|b| !is_plain(b))
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..plain]);
+        let mut chars = rest[plain..].chars();
+        let Some(c) = chars.next() else { break };
+        rest = chars.as_str();
+        // An octal escape followed by a digit would read as a longer
+        // escape; strace switches to three digits there, and so do we. A
+        // character that ends a valid chunk is followed by invalid bytes,
+        // never by a digit.
+        let next_is_digit = rest.as_bytes().first().is_some_and(u8::is_ascii_digit);
+        push_char(out, c, next_is_digit);
+    }
+}
+
+/// Printable ASCII that stands for itself in strace's quoting.
+fn is_plain(b: u8) -> bool {
+    matches!(b, b' '..=b'~') && b != b'"' && b != b'\\'
 }
 
 fn push_char(out: &mut String, c: char, next_is_digit: bool) {
@@ -64,11 +91,14 @@ fn push_char(out: &mut String, c: char, next_is_digit: bool) {
 }
 
 fn push_octal(out: &mut String, b: u8, next_is_digit: bool) {
-    if next_is_digit {
-        let _ = write!(out, "\\{b:03o}");
-    } else {
-        let _ = write!(out, "\\{b:o}");
+    out.push('\\');
+    if next_is_digit || b >= 0o100 {
+        out.push(char::from(b'0' + (b >> 6)));
     }
+    if next_is_digit || b >= 0o10 {
+        out.push(char::from(b'0' + ((b >> 3) & 7)));
+    }
+    out.push(char::from(b'0' + (b & 7)));
 }
 
 /// Characters that are valid UTF-8 but must not reach a terminal raw: C1
@@ -92,15 +122,39 @@ fn is_invisible(c: char) -> bool {
 /// UTF-8 (serde escapes control characters, so the JSON stays valid), else
 /// `{"hex": "…"}` so that no byte is lost or guessed.
 pub fn json_bytes(bytes: &[u8]) -> serde_json::Value {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => serde_json::Value::String(s.to_owned()),
-        Err(_) => {
-            let mut hex = String::with_capacity(bytes.len() * 2);
-            for b in bytes {
-                let _ = write!(hex, "{b:02x}");
+    serde_json::to_value(JsonBytes(bytes)).expect("strings and string-keyed maps convert")
+}
+
+/// Process-supplied bytes, serialized as [`json_bytes`] describes without
+/// building a [`serde_json::Value`] first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonBytes<'a>(pub &'a [u8]);
+
+impl Serialize for JsonBytes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(self.0) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("hex", &Hex(self.0))?;
+                map.end()
             }
-            serde_json::json!({ "hex": hex })
         }
+    }
+}
+
+/// Bytes as lower-case hex digits, two per byte.
+struct Hex<'a>(&'a [u8]);
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

@@ -107,9 +107,21 @@ impl SyscallEvent {
 
     /// The elements of an argv-style argument, in order.
     pub fn argv(&self, arg: u8) -> impl Iterator<Item = &Captured> {
-        let mut items: Vec<&Captured> = self.captures.iter().filter(|c| c.arg == arg).collect();
-        items.sort_by_key(|c| c.index);
-        items.into_iter()
+        let of_arg = move |c: &&Captured| c.arg == arg;
+        // The probe delivers elements in order; sorting (which allocates)
+        // is only for events that were put together otherwise.
+        let in_order = self
+            .captures
+            .iter()
+            .filter(of_arg)
+            .is_sorted_by_key(|c| c.index);
+        let sorted = (!in_order).then(|| {
+            let mut items: Vec<&Captured> = self.captures.iter().filter(of_arg).collect();
+            items.sort_by_key(|c| c.index);
+            items
+        });
+        let direct = self.captures.iter().filter(move |c| in_order && of_arg(c));
+        sorted.into_iter().flatten().chain(direct)
     }
 
     /// The errno of a failed syscall (a return value in -4095..=-1).

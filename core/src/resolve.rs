@@ -157,7 +157,8 @@ impl Resolver {
 /// symlinked directories; it never touches the filesystem, which may have
 /// changed since the call.
 fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
+    // Normalizing only ever shortens: one allocation is enough.
+    let mut out = PathBuf::with_capacity(path.as_os_str().len().max(1));
     for component in path.components() {
         match component {
             Component::CurDir => {}

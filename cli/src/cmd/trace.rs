@@ -187,7 +187,9 @@ async fn trace(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode>
         failed_only: plan.failed_only,
         shown: plan.shown.clone(),
         summary: plan.summary.then(Summary::default),
-        enricher: Enricher::new(),
+        // Only JSON records show resolved paths.
+        enricher: Enricher::new(plan.json && !plan.summary),
+        line: String::new(),
         events: 0,
     };
 
@@ -383,6 +385,8 @@ struct Sink {
     shown: SyscallSet,
     summary: Option<Summary>,
     enricher: Enricher,
+    /// The text line being written, reused so that a line allocates nothing.
+    line: String,
     events: u64,
 }
 
@@ -415,7 +419,10 @@ impl Sink {
                     serde_json::to_writer(&mut self.out, &json::SyscallRecord::from(&call))?;
                     self.out.write_all(b"\n")?;
                 } else {
-                    writeln!(self.out, "{}", text::syscall_line(&call))?;
+                    self.line.clear();
+                    text::push_syscall_line(&mut self.line, &call);
+                    self.line.push('\n');
+                    self.out.write_all(self.line.as_bytes())?;
                 }
             }
             Event::Exit(exit) => {

@@ -9,6 +9,18 @@
 /// A value and the name strace prints for it.
 pub(super) type Named = (u64, &'static str);
 
+/// A flag word whose low bits are an enumeration and whose other bits are
+/// flags: `O_RDONLY|O_CLOEXEC`, `SOCK_STREAM|SOCK_CLOEXEC`.
+#[derive(Debug, PartialEq)]
+pub(super) struct TypedFlags {
+    /// The enumeration's bits.
+    pub mask: u64,
+    /// The enumeration's names; its value shows even when it is 0.
+    pub types: &'static [Named],
+    /// The flags in the other bits.
+    pub flags: &'static [Named],
+}
+
 /// `libc`, plus the kernel values `libc` lacks or defines for userland only.
 /// Items defined here shadow the glob import.
 pub(super) mod k {
@@ -57,6 +69,12 @@ pub(super) const OPEN_FLAGS: &[Named] = named!(u32;
     O_DIRECT, O_LARGEFILE, O_NOFOLLOW, O_NOATIME, O_CLOEXEC, O_PATH, O_TMPFILE,
     O_DIRECTORY, FASYNC,
 );
+/// `open`'s flags: the access mode always shows, even `O_RDONLY` (0).
+pub(super) static OPEN: TypedFlags = TypedFlags {
+    mask: 0b11,
+    types: OPEN_ACCESS,
+    flags: OPEN_FLAGS,
+};
 pub(super) const ACCESS_MODES: &[Named] = named!(u32; R_OK, W_OK, X_OK);
 pub(super) const AT_FLAGS: &[Named] = named!(u32;
     AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_NO_AUTOMOUNT, AT_EMPTY_PATH,
@@ -68,6 +86,12 @@ pub(super) const FACCESSAT_FLAGS: &[Named] =
 pub(super) const STATX_SYNC_TYPE: u64 = k::AT_STATX_SYNC_TYPE as u64;
 pub(super) const STATX_SYNC: &[Named] =
     named!(u32; AT_STATX_SYNC_AS_STAT, AT_STATX_FORCE_SYNC, AT_STATX_DONT_SYNC);
+/// statx's flags: the sync type (whose default, 0, still shows) then `AT_*`.
+pub(super) static STATX: TypedFlags = TypedFlags {
+    mask: STATX_SYNC_TYPE,
+    types: STATX_SYNC,
+    flags: AT_FLAGS,
+};
 pub(super) const STATX_MASK: &[Named] = named!(u32;
     STATX_ALL, STATX_BASIC_STATS, STATX_TYPE, STATX_MODE, STATX_NLINK, STATX_UID, STATX_GID,
     STATX_ATIME, STATX_MTIME, STATX_CTIME, STATX_INO, STATX_SIZE, STATX_BLOCKS, STATX_BTIME,
@@ -112,6 +136,12 @@ pub(super) const MAP_FLAGS: &[Named] = named!(u32;
     MAP_DENYWRITE, MAP_EXECUTABLE, MAP_LOCKED, MAP_STACK, MAP_HUGETLB, MAP_SYNC,
     MAP_FIXED_NOREPLACE,
 );
+/// `mmap`'s flags: the sharing type, then the other flags.
+pub(super) static MMAP: TypedFlags = TypedFlags {
+    mask: MAP_TYPE_MASK,
+    types: MAP_TYPES,
+    flags: MAP_FLAGS,
+};
 
 pub(super) const INOTIFY_MASK: &[Named] = named!(u32;
     IN_ACCESS, IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_CLOSE_NOWRITE, IN_OPEN, IN_MOVED_FROM,
@@ -170,6 +200,12 @@ pub(super) const SOCK_TYPES: &[Named] = named!(u32;
 /// The socket type's bits of `socket`'s type argument; the rest are flags.
 pub(super) const SOCK_TYPE_MASK: u64 = 0xf;
 pub(super) const SOCK_FLAGS: &[Named] = named!(u32; SOCK_CLOEXEC, SOCK_NONBLOCK);
+/// `socket`'s type argument: the socket type, then its flags.
+pub(super) static SOCKET: TypedFlags = TypedFlags {
+    mask: SOCK_TYPE_MASK,
+    types: SOCK_TYPES,
+    flags: SOCK_FLAGS,
+};
 pub(super) const IP_PROTOCOLS: &[Named] = named!(u32;
     IPPROTO_IP, IPPROTO_ICMP, IPPROTO_IGMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_EGP,
     IPPROTO_PUP, IPPROTO_UDP, IPPROTO_IDP, IPPROTO_TP, IPPROTO_DCCP, IPPROTO_IPV6,

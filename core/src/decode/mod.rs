@@ -3,8 +3,11 @@
 //! People debugging a host already read strace output fluently, so the text
 //! we print for a syscall is strace's, down to flag names and quoting; the
 //! JSON twin of every argument carries the same facts without the
-//! formatting. The submodules hold what the rest of hostscope needs besides
-//! the decoder itself: syscall names ([`sysno`]), error names ([`errno`]),
+//! formatting. Decoding allocates nothing, because it runs for every event
+//! a busy host produces: an argument is kept as the facts it stands for,
+//! borrowing the event's bytes, and each output renders only the form it
+//! prints. The submodules hold what the rest of hostscope needs besides the
+//! decoder itself: syscall names ([`sysno`]), error names ([`errno`]),
 //! what the probe must copy for each syscall ([`spec`]) and strace's
 //! `-e trace=` filter language ([`expr`]).
 //!
@@ -24,68 +27,128 @@ pub mod sysno;
 mod value;
 
 use std::borrow::Cow;
+use std::fmt;
 
 use self::args::Ret;
+pub use self::value::Arg;
+use self::value::Args;
 use crate::model::{Capture, SyscallEvent};
 
-/// One syscall, ready to print (see [`format_call`]) or to turn into JSON
-/// from each argument's [`Arg::json`].
+/// One syscall, decoded: typed arguments that borrow from the event and
+/// render on demand, as strace text ([`Decoded::write_text`], or
+/// `Display`) or as JSON (each [`Arg`] is `Serialize`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Decoded {
+pub struct Decoded<'e> {
     /// The syscall's name, or `syscall_<nr>` for a number hostscope does not
     /// know.
     pub name: Cow<'static, str>,
-    /// The arguments strace shows, in order.
-    pub args: Vec<Arg>,
-    /// What strace prints after `= `: `3`, `0x7f…` for addresses,
-    /// `-1 ENOENT (No such file or directory)`, or `?` when the syscall did
-    /// not return.
-    pub ret: String,
     /// The error name when the syscall failed (`"ENOENT"`).
     pub errno: Option<&'static str>,
-}
-
-/// One decoded argument.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Arg {
-    /// strace's rendering, with process-supplied bytes escaped: safe to
-    /// print to a terminal as is.
-    pub text: String,
-    /// The decoded value: numbers for integers, `"0x…"` for pointers (`null`
-    /// for NULL), arrays of names for flags (`["O_RDONLY", "O_CLOEXEC"]`),
-    /// objects for structures (`{"family": "AF_INET", "addr": "127.0.0.1",
-    /// "port": 80}`), process-supplied bytes as
-    /// [`json_bytes`](crate::escape::json_bytes) gives them. A value the
-    /// probe copied only in part is `{"value": …, "truncated": true}`; memory
-    /// it could not read is `{"ptr": "0x…", "unreadable": true}`.
-    pub json: serde_json::Value,
+    args: Args<'e>,
+    ret: Ret,
+    event: &'e SyscallEvent,
 }
 
 /// Decodes `ev` the way strace would print it.
-pub fn decode(ev: &SyscallEvent) -> Decoded {
-    let (name, args, ret) = match sysno::name(ev.arch, ev.nr) {
+pub fn decode(ev: &SyscallEvent) -> Decoded<'_> {
+    let mut args = Args::new();
+    let (name, ret) = match sysno::name(ev.arch, ev.nr) {
         Some(name) => {
-            let (args, ret) = args::decode(name, ev).unwrap_or_else(|| generic(name, ev));
-            (Cow::Borrowed(name), args, ret)
+            let ret =
+                args::decode(name, ev, &mut args).unwrap_or_else(|| generic(name, ev, &mut args));
+            (Cow::Borrowed(name), ret)
         }
         None => {
-            let args = ev.args.iter().map(|&a| value::raw(a)).collect();
-            (Cow::Owned(format!("syscall_{}", ev.nr)), args, Ret::Decimal)
+            args.extend(ev.args.iter().map(|&a| value::raw(a)));
+            (Cow::Owned(format!("syscall_{}", ev.nr)), Ret::Decimal)
         }
     };
     Decoded {
         name,
-        args,
-        ret: ret_text(ev, ret),
         errno: ev.errno().and_then(errno::name),
+        args,
+        ret,
+        event: ev,
     }
 }
 
-/// The call as strace prints it, without pid or timing:
-/// `openat(AT_FDCWD, "/etc/x", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)`.
-pub fn format_call(d: &Decoded) -> String {
-    let args: Vec<&str> = d.args.iter().map(|a| a.text.as_str()).collect();
-    format!("{}({}) = {}", d.name, args.join(", "), d.ret)
+impl<'e> Decoded<'e> {
+    /// The arguments strace shows, in order.
+    pub fn args(&self) -> &[Arg<'e>] {
+        self.args.as_slice()
+    }
+
+    /// Appends the call as strace prints it, without pid or timing:
+    /// `openat(AT_FDCWD, "/etc/x", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)`.
+    /// Process-supplied bytes are escaped: the text is safe to print to a
+    /// terminal as is.
+    pub fn write_text(&self, out: &mut String) {
+        out.push_str(&self.name);
+        out.push('(');
+        for (i, arg) in self.args().iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            arg.write_text(out);
+        }
+        out.push_str(") = ");
+        self.write_ret(out);
+    }
+
+    /// What strace prints after `= `: `3`, `0x7f…` for addresses,
+    /// `-1 ENOENT (No such file or directory)`, or `?` when the syscall did
+    /// not return.
+    fn write_ret(&self, out: &mut String) {
+        let Some(ret) = self.event.ret else {
+            out.push('?');
+            return;
+        };
+        if let Some(e) = self.event.errno() {
+            let Some(name) = self.errno else {
+                out.push_str("-1 (errno ");
+                value::push_int(out, e.into());
+                out.push(')');
+                return;
+            };
+            out.push_str(if errno::is_restart(e) { "? " } else { "-1 " });
+            out.push_str(name);
+            out.push_str(" (");
+            match errno::message(e) {
+                Some(message) => out.push_str(message),
+                None => {
+                    out.push_str("Unknown error ");
+                    value::push_int(out, e.into());
+                }
+            }
+            out.push(')');
+            return;
+        }
+        let bits = ret as u64;
+        let flags = match self.ret {
+            Ret::FdFlags if ret > 0 => value::flags(bits, consts::FD_FLAGS),
+            Ret::FileFlags => value::open_flags(bits),
+            Ret::Hex => {
+                value::hex(bits).write_text(out);
+                return;
+            }
+            Ret::Decimal | Ret::FdFlags => {
+                value::push_int(out, ret);
+                return;
+            }
+        };
+        value::hex(bits).write_text(out);
+        out.push_str(" (flags ");
+        flags.write_text(out);
+        out.push(')');
+    }
+}
+
+impl fmt::Display for Decoded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.write_text(&mut text);
+        f.write_str(&text)
+    }
 }
 
 /// The name strace gives signal `sig` (`"SIGTERM"`, `"SIGRTMIN"`,
@@ -100,48 +163,15 @@ pub fn signal_name(sig: i32) -> Option<&'static str> {
 
 /// Syscalls without a decoder of their own: as many arguments as strace
 /// shows, strings where the probe copied them, numbers otherwise.
-fn generic(name: &str, ev: &SyscallEvent) -> (Vec<Arg>, Ret) {
+fn generic<'e>(name: &str, ev: &'e SyscallEvent, args: &mut Args<'e>) -> Ret {
     let captures = spec::captures(name);
-    let args = (0..spec::arg_count(name))
-        .map(|i| match captures[i] {
-            Capture::Str => value::string(ev, i),
-            _ => value::raw(ev.args[i]),
-        })
-        .collect();
-    let ret = match name {
+    args.extend((0..spec::arg_count(name)).map(|i| match captures[i] {
+        Capture::Str => value::string(ev, i),
+        _ => value::raw(ev.args[i]),
+    }));
+    match name {
         "mremap" | "shmat" => Ret::Hex,
         _ => Ret::Decimal,
-    };
-    (args, ret)
-}
-
-fn ret_text(ev: &SyscallEvent, style: Ret) -> String {
-    let Some(ret) = ev.ret else {
-        return "?".to_owned();
-    };
-    if let Some(e) = ev.errno() {
-        let message = errno::message(e).map_or_else(|| format!("Unknown error {e}"), str::to_owned);
-        return match errno::name(e) {
-            Some(name) if errno::is_restart(e) => format!("? {name} ({message})"),
-            Some(name) => format!("-1 {name} ({message})"),
-            None => format!("-1 (errno {e})"),
-        };
-    }
-    let bits = ret as u64;
-    match style {
-        Ret::Decimal => ret.to_string(),
-        Ret::Hex => value::hex_text(bits),
-        Ret::FdFlags if ret > 0 => format!(
-            "{} (flags {})",
-            value::hex_text(bits),
-            value::flags(bits, consts::FD_FLAGS).text
-        ),
-        Ret::FdFlags => ret.to_string(),
-        Ret::FileFlags => format!(
-            "{} (flags {})",
-            value::hex_text(bits),
-            value::open_flags(bits).text
-        ),
     }
 }
 

@@ -1,120 +1,257 @@
 //! `struct sockaddr` as strace prints it, so that a connect or bind line
 //! says where to without a trip to the man pages.
 
+use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use serde_json::{Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::Arg;
 use super::consts;
-use super::value::{lookup, partial};
-use crate::escape::{json_bytes, quoted};
+use super::value::{Partial, lookup, push_data, push_uint};
+use crate::escape::JsonBytes;
 
 /// `sa_family_t` is two bytes, in host order, at the start of every sockaddr.
 const FAMILY_LEN: usize = 2;
 
+/// A `struct sockaddr` as the probe copied it, decoded when it is shown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct SockAddr<'e> {
+    bytes: &'e [u8],
+    truncated: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Body<'e> {
+    /// Nothing after the family.
+    Empty,
+    Inet {
+        port: u16,
+        addr: Ipv4Addr,
+    },
+    Inet6 {
+        port: u16,
+        flowinfo: u32,
+        addr: Ipv6Addr,
+        /// Older callers pass the 24-byte RFC 2133 struct without one.
+        scope: Option<u32>,
+    },
+    /// A path socket's name ends at its first NUL; an abstract one (leading
+    /// NUL) is every byte of the address, NULs included, and strace marks
+    /// it with `@`.
+    Unix {
+        path: &'e [u8],
+        is_abstract: bool,
+        truncated: bool,
+    },
+    Netlink {
+        pid: u32,
+        groups: u32,
+    },
+    /// Families we do not decode, and addresses too short for their family.
+    Raw {
+        data: &'e [u8],
+        truncated: bool,
+    },
+}
+
 /// The sockaddr in `bytes` (as many bytes as the address length says, or as
 /// the probe copied), or `None` when there is not even a family to show.
 /// `truncated` says the probe copied less than the address length.
-pub(super) fn render(bytes: &[u8], truncated: bool) -> Option<Arg> {
-    let family = u16::from_ne_bytes(bytes.get(..FAMILY_LEN)?.try_into().ok()?);
-    let family = u64::from(family);
-    let name = lookup(family, consts::ADDRESS_FAMILIES);
-    let family_text = name.map_or_else(|| family.to_string(), str::to_owned);
-    let family_json = name.map_or_else(|| json!(family), |n| json!(n));
+pub(super) fn parse(bytes: &[u8], truncated: bool) -> Option<SockAddr<'_>> {
+    (bytes.len() >= FAMILY_LEN).then_some(SockAddr { bytes, truncated })
+}
 
-    let fields = match family {
-        _ if bytes.len() == FAMILY_LEN => Some((String::new(), json!({}))),
+/// The family and what follows it; [`parse`] made sure the family is there.
+fn decode(bytes: &[u8], truncated: bool) -> (u64, Body<'_>) {
+    let family = u64::from(u16::from_ne_bytes([bytes[0], bytes[1]]));
+    let body = match family {
+        _ if bytes.len() == FAMILY_LEN => Some(Body::Empty),
         consts::AF_INET => inet(bytes),
         consts::AF_INET6 => inet6(bytes),
         consts::AF_UNIX => Some(unix(&bytes[FAMILY_LEN..], truncated)),
         consts::AF_NETLINK => netlink(bytes),
         _ => None,
     };
-    let (text, mut json) = fields.unwrap_or_else(|| raw(&bytes[FAMILY_LEN..], truncated));
-    let sep = if text.is_empty() { "" } else { ", " };
-    json["family"] = family_json;
-    Some(Arg::new(
-        format!("{{sa_family={family_text}{sep}{text}}}"),
-        json,
-    ))
+    let body = body.unwrap_or(Body::Raw {
+        data: &bytes[FAMILY_LEN..],
+        truncated,
+    });
+    (family, body)
 }
 
-fn inet(b: &[u8]) -> Option<(String, Value)> {
-    let port = u16::from_be_bytes(b.get(2..4)?.try_into().ok()?);
-    let addr = Ipv4Addr::from(<[u8; 4]>::try_from(b.get(4..8)?).ok()?);
-    Some((
-        format!("sin_port=htons({port}), sin_addr=inet_addr(\"{addr}\")"),
-        json!({ "addr": addr.to_string(), "port": port }),
-    ))
+fn inet(b: &[u8]) -> Option<Body<'_>> {
+    Some(Body::Inet {
+        port: u16::from_be_bytes(b.get(2..4)?.try_into().ok()?),
+        addr: Ipv4Addr::from(<[u8; 4]>::try_from(b.get(4..8)?).ok()?),
+    })
 }
 
-fn inet6(b: &[u8]) -> Option<(String, Value)> {
-    let port = u16::from_be_bytes(b.get(2..4)?.try_into().ok()?);
-    let flowinfo = u32::from_be_bytes(b.get(4..8)?.try_into().ok()?);
-    let addr = Ipv6Addr::from(<[u8; 16]>::try_from(b.get(8..24)?).ok()?);
-    let mut text = format!(
-        "sin6_port=htons({port}), sin6_flowinfo=htonl({flowinfo}), \
-         inet_pton(AF_INET6, \"{addr}\", &sin6_addr)"
-    );
-    let mut json = json!({ "addr": addr.to_string(), "port": port, "flowinfo": flowinfo });
-    // Older callers pass the 24-byte RFC 2133 struct without a scope id.
-    if let Some(scope) = b.get(24..28) {
-        let scope = u32::from_ne_bytes(scope.try_into().ok()?);
-        text.push_str(&format!(", sin6_scope_id={scope}"));
-        json["scope_id"] = json!(scope);
-    }
-    Some((text, json))
+fn inet6(b: &[u8]) -> Option<Body<'_>> {
+    let scope = match b.get(24..28) {
+        Some(scope) => Some(u32::from_ne_bytes(scope.try_into().ok()?)),
+        None => None,
+    };
+    Some(Body::Inet6 {
+        port: u16::from_be_bytes(b.get(2..4)?.try_into().ok()?),
+        flowinfo: u32::from_be_bytes(b.get(4..8)?.try_into().ok()?),
+        addr: Ipv6Addr::from(<[u8; 16]>::try_from(b.get(8..24)?).ok()?),
+        scope,
+    })
 }
 
-/// A path socket's name ends at its first NUL; an abstract one (leading NUL)
-/// is every byte of the address, NULs included, and strace marks it with `@`.
-fn unix(path: &[u8], truncated: bool) -> (String, Value) {
-    let (shown, is_abstract, truncated) = match path.split_first() {
+fn unix(path: &[u8], truncated: bool) -> Body<'_> {
+    let (path, is_abstract, truncated) = match path.split_first() {
         Some((0, rest)) => (rest, true, truncated),
         _ => match path.iter().position(|&b| b == 0) {
             Some(end) => (&path[..end], false, false),
             None => (path, false, truncated),
         },
     };
-    let mut text = format!(
-        "sun_path={}{}",
-        if is_abstract { "@" } else { "" },
-        quoted(shown)
-    );
-    if truncated {
-        text.push_str("...");
+    Body::Unix {
+        path,
+        is_abstract,
+        truncated,
     }
-    let mut json = json!({ "path": partial(json_bytes(shown), truncated) });
-    if is_abstract {
-        json["abstract"] = json!(true);
-    }
-    (text, json)
 }
 
-fn netlink(b: &[u8]) -> Option<(String, Value)> {
-    let pid = u32::from_ne_bytes(b.get(4..8)?.try_into().ok()?);
-    let groups = u32::from_ne_bytes(b.get(8..12)?.try_into().ok()?);
-    Some((
-        format!("nl_pid={pid}, nl_groups={groups:08x}"),
-        json!({ "pid": pid, "groups": groups }),
-    ))
+fn netlink(b: &[u8]) -> Option<Body<'_>> {
+    Some(Body::Netlink {
+        pid: u32::from_ne_bytes(b.get(4..8)?.try_into().ok()?),
+        groups: u32::from_ne_bytes(b.get(8..12)?.try_into().ok()?),
+    })
 }
 
-/// Families we do not decode, and addresses too short for their family.
-fn raw(data: &[u8], truncated: bool) -> (String, Value) {
-    let mut text = format!("sa_data={}", quoted(data));
-    if truncated {
-        text.push_str("...");
+impl SockAddr<'_> {
+    /// strace's `{sa_family=AF_INET, sin_port=htons(80), …}`.
+    pub(super) fn write_text(&self, out: &mut String) {
+        let (family, body) = decode(self.bytes, self.truncated);
+        out.push_str("{sa_family=");
+        match lookup(family, consts::ADDRESS_FAMILIES) {
+            Some(name) => out.push_str(name),
+            None => push_uint(out, family),
+        }
+        match body {
+            Body::Empty => {}
+            Body::Inet { port, addr } => {
+                let _ = write!(
+                    out,
+                    ", sin_port=htons({port}), sin_addr=inet_addr(\"{addr}\")"
+                );
+            }
+            Body::Inet6 {
+                port,
+                flowinfo,
+                addr,
+                scope,
+            } => {
+                let _ = write!(
+                    out,
+                    ", sin6_port=htons({port}), sin6_flowinfo=htonl({flowinfo}), \
+                     inet_pton(AF_INET6, \"{addr}\", &sin6_addr)"
+                );
+                if let Some(scope) = scope {
+                    let _ = write!(out, ", sin6_scope_id={scope}");
+                }
+            }
+            Body::Unix {
+                path,
+                is_abstract,
+                truncated,
+            } => {
+                out.push_str(", sun_path=");
+                if is_abstract {
+                    out.push('@');
+                }
+                push_data(out, path, truncated);
+            }
+            Body::Netlink { pid, groups } => {
+                let _ = write!(out, ", nl_pid={pid}, nl_groups={groups:08x}");
+            }
+            Body::Raw { data, truncated } => {
+                out.push_str(", sa_data=");
+                push_data(out, data, truncated);
+            }
+        }
+        out.push('}');
     }
-    (
-        text,
-        json!({ "data": partial(json_bytes(data), truncated) }),
-    )
+}
+
+/// The family as a name, or as a number when it has none.
+struct Family(u64);
+
+impl Serialize for Family {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match lookup(self.0, consts::ADDRESS_FAMILIES) {
+            Some(name) => s.serialize_str(name),
+            None => s.serialize_u64(self.0),
+        }
+    }
+}
+
+impl Serialize for SockAddr<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (family, body) = decode(self.bytes, self.truncated);
+        let family = Family(family);
+        let mut map = s.serialize_map(None)?;
+        match body {
+            Body::Empty => map.serialize_entry("family", &family)?,
+            Body::Inet { port, addr } => {
+                map.serialize_entry("addr", &Text(addr))?;
+                map.serialize_entry("family", &family)?;
+                map.serialize_entry("port", &port)?;
+            }
+            Body::Inet6 {
+                port,
+                flowinfo,
+                addr,
+                scope,
+            } => {
+                map.serialize_entry("addr", &Text(addr))?;
+                map.serialize_entry("family", &family)?;
+                map.serialize_entry("flowinfo", &flowinfo)?;
+                map.serialize_entry("port", &port)?;
+                if let Some(scope) = scope {
+                    map.serialize_entry("scope_id", &scope)?;
+                }
+            }
+            Body::Unix {
+                path,
+                is_abstract,
+                truncated,
+            } => {
+                if is_abstract {
+                    map.serialize_entry("abstract", &true)?;
+                }
+                map.serialize_entry("family", &family)?;
+                map.serialize_entry("path", &Partial(JsonBytes(path), truncated))?;
+            }
+            Body::Netlink { pid, groups } => {
+                map.serialize_entry("family", &family)?;
+                map.serialize_entry("groups", &groups)?;
+                map.serialize_entry("pid", &pid)?;
+            }
+            Body::Raw { data, truncated } => {
+                map.serialize_entry("data", &Partial(JsonBytes(data), truncated))?;
+                map.serialize_entry("family", &family)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// An address as a JSON string in its usual text form.
+struct Text<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Text<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     fn inet_bytes(port: u16, addr: [u8; 4]) -> Vec<u8> {
@@ -142,8 +279,18 @@ mod tests {
         b
     }
 
-    fn render_ok(bytes: &[u8], truncated: bool) -> Arg {
-        render(bytes, truncated).expect("has a family")
+    fn parse_ok(bytes: &[u8], truncated: bool) -> SockAddr<'_> {
+        parse(bytes, truncated).expect("has a family")
+    }
+
+    fn text(addr: SockAddr<'_>) -> String {
+        let mut text = String::new();
+        addr.write_text(&mut text);
+        text
+    }
+
+    fn json(addr: SockAddr<'_>) -> Value {
+        serde_json::to_value(addr).expect("serializes")
     }
 
     #[test]
@@ -206,27 +353,30 @@ mod tests {
             (vec![200, 0, 1], false, r#"{sa_family=200, sa_data="\1"}"#),
         ];
         for (bytes, truncated, want) in cases {
-            assert_eq!(render_ok(bytes, *truncated).text, *want, "{bytes:?}");
+            assert_eq!(text(parse_ok(bytes, *truncated)), *want, "{bytes:?}");
         }
-        assert!(render(&[2], false).is_none());
+        assert!(parse(&[2], false).is_none());
     }
 
     #[test]
     fn json_is_structured() {
         assert_eq!(
-            render_ok(&inet_bytes(80, [127, 0, 0, 1]), false).json,
+            json(parse_ok(&inet_bytes(80, [127, 0, 0, 1]), false)),
             json!({"family": "AF_INET", "addr": "127.0.0.1", "port": 80})
         );
         assert_eq!(
-            render_ok(&inet6_bytes(443, Ipv6Addr::LOCALHOST, Some(2)), false).json,
+            json(parse_ok(
+                &inet6_bytes(443, Ipv6Addr::LOCALHOST, Some(2)),
+                false
+            )),
             json!({"family": "AF_INET6", "addr": "::1", "port": 443, "flowinfo": 0, "scope_id": 2})
         );
         assert_eq!(
-            render_ok(&unix_bytes(b"\0sock\xff"), false).json,
+            json(parse_ok(&unix_bytes(b"\0sock\xff"), false)),
             json!({"family": "AF_UNIX", "path": {"hex": "736f636bff"}, "abstract": true})
         );
         assert_eq!(
-            render_ok(&unix_bytes(b"/tmp/s"), true).json,
+            json(parse_ok(&unix_bytes(b"/tmp/s"), true)),
             json!({"family": "AF_UNIX", "path": {"value": "/tmp/s", "truncated": true}})
         );
     }

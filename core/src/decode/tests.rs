@@ -1,6 +1,6 @@
 //! Whole-call decoding, checked against the exact lines strace prints.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::escape;
@@ -84,8 +84,13 @@ fn inet(port: u16, addr: [u8; 4]) -> Vec<u8> {
     b
 }
 
+/// An argument's JSON value, as the JSON output serializes it.
+fn json(arg: &Arg<'_>) -> Value {
+    serde_json::to_value(arg).expect("arguments serialize")
+}
+
 fn line(ev: &SyscallEvent) -> String {
-    format_call(&decode(ev))
+    decode(ev).to_string()
 }
 
 fn check(cases: Vec<(SyscallEvent, &str)>) {
@@ -438,12 +443,13 @@ fn execve_shows_argv() {
             r#"execve("/bin/ls", 0x7ffc0040, 0x7ffc0080) = 0"#,
         ),
     ]);
-    let d = decode(&exec(argv_items(1, &[b"ls", b"-la"]), true));
+    let d_ev = exec(argv_items(1, &[b"ls", b"-la"]), true);
+    let d = decode(&d_ev);
     assert_eq!(
-        d.args[1].json,
+        json(&d.args()[1]),
         json!({"value": ["ls", "-la"], "truncated": true})
     );
-    assert_eq!(d.args[2].json, json!("0x7ffc0080"));
+    assert_eq!(json(&d.args()[2]), json!("0x7ffc0080"));
 
     let mut at = with(
         call(
@@ -707,10 +713,10 @@ fn process_syscalls() {
         ),
     ]);
     assert_eq!(
-        decode(&status(libc::SIGKILL)).args[1].json,
+        json(&decode(&status(libc::SIGKILL)).args()[1]),
         json!({"signal": "SIGKILL", "core_dumped": false})
     );
-    assert_eq!(decode(&status(0)).args[1].json, json!({"exit_code": 0}));
+    assert_eq!(json(&decode(&status(0)).args()[1]), json!({"exit_code": 0}));
 }
 
 #[test]
@@ -941,13 +947,14 @@ fn signal_names() {
 
 #[test]
 fn json_values() {
-    let open = decode(&with(
+    let open_ev = with(
         call("openat", [AT_FDCWD, P, libc::O_CLOEXEC as u64, 0, 0, 0], 3),
         vec![cap(1, b"/etc/x")],
-    ));
-    let json: Vec<_> = open.args.iter().map(|a| a.json.clone()).collect();
+    );
+    let open = decode(&open_ev);
+    let args: Vec<_> = open.args().iter().map(json).collect();
     assert_eq!(
-        json,
+        args,
         [
             json!("AT_FDCWD"),
             json!("/etc/x"),
@@ -956,43 +963,40 @@ fn json_values() {
     );
     assert_eq!(open.errno, None);
 
-    let connect = decode(&with(
+    let connect_ev = with(
         call("connect", [3, P, 16, 0, 0, 0], 0),
         vec![cap(1, &inet(80, [127, 0, 0, 1]))],
-    ));
+    );
+    let connect = decode(&connect_ev);
     assert_eq!(
-        connect.args[1].json,
+        json(&connect.args()[1]),
         json!({"family": "AF_INET", "addr": "127.0.0.1", "port": 80})
     );
-    assert_eq!(connect.args[2].json, json!(16));
+    assert_eq!(json(&connect.args()[2]), json!(16));
 
-    let read = decode(&with(
+    let read_ev = with(
         call("read", [3, P, 4096, 0, 0, 0], 4096),
         vec![cut(1, b"hello")],
-    ));
+    );
+    let read = decode(&read_ev);
     assert_eq!(
-        read.args[1].json,
+        json(&read.args()[1]),
         json!({"value": "hello", "truncated": true})
     );
 
-    let failed = decode(&with(
-        call("openat", [3, 0x1000, 0, 0, 0, 0], -14),
-        vec![fault(1)],
-    ));
+    let failed_ev = with(call("openat", [3, 0x1000, 0, 0, 0, 0], -14), vec![fault(1)]);
+    let failed = decode(&failed_ev);
     assert_eq!(
-        failed.args[1].json,
+        json(&failed.args()[1]),
         json!({"ptr": "0x1000", "unreadable": true})
     );
     assert_eq!(failed.errno, Some("EFAULT"));
 
-    let mmap = decode(&call(
-        "mmap",
-        [0, 4096, 1, 2, u64::MAX, 0],
-        0x7f00_0000_0000,
-    ));
-    assert_eq!(mmap.args[0].json, json!(null));
-    assert_eq!(mmap.args[4].json, json!(-1));
-    assert_eq!(mmap.ret, "0x7f0000000000");
+    let mmap_ev = call("mmap", [0, 4096, 1, 2, u64::MAX, 0], 0x7f00_0000_0000);
+    let mmap = decode(&mmap_ev);
+    assert_eq!(json(&mmap.args()[0]), json!(null));
+    assert_eq!(json(&mmap.args()[4]), json!(-1));
+    assert!(mmap.to_string().ends_with(") = 0x7f0000000000"), "{mmap}");
 }
 
 #[test]
@@ -1003,15 +1007,15 @@ fn hostile_bytes_are_escaped_in_text_and_exact_in_json() {
         vec![cap(1, path)],
     );
     let d = decode(&ev);
-    let text = format_call(&d);
+    let text = d.to_string();
     assert_eq!(
         text,
         r#"openat(AT_FDCWD, "/tmp/\33[2J\nevil\377\u{202e}", O_RDONLY) = 3"#
     );
     assert!(!text.chars().any(char::is_control), "{text:?}");
-    assert_eq!(d.args[1].json, escape::json_bytes(path));
+    assert_eq!(json(&d.args()[1]), escape::json_bytes(path));
     assert_eq!(
-        d.args[1].json,
+        json(&d.args()[1]),
         json!({"hex": "2f746d702f1b5b324a0a6576696cffe280ae"})
     );
 
@@ -1021,8 +1025,8 @@ fn hostile_bytes_are_escaped_in_text_and_exact_in_json() {
         vec![cap(0, valid.as_bytes())],
     );
     let d = decode(&ev);
-    assert_eq!(format_call(&d), r#"unlink("/tmp/a\u{202e}b\n") = 0"#);
-    assert_eq!(d.args[0].json, json!(valid));
+    assert_eq!(d.to_string(), r#"unlink("/tmp/a\u{202e}b\n") = 0"#);
+    assert_eq!(json(&d.args()[0]), json!(valid));
 }
 
 #[test]
@@ -1034,11 +1038,11 @@ fn unknown_and_undecoded_syscalls_fall_back_to_raw() {
     let d = decode(&unknown);
     assert_eq!(d.name, "syscall_999");
     assert_eq!(
-        format_call(&d),
+        d.to_string(),
         "syscall_999(0x7f0000000000, 1, -1, 0x10000, 0, 0) = 0"
     );
-    assert_eq!(d.args[0].json, json!("0x7f0000000000"));
-    assert_eq!(d.args[2].json, json!(-1));
+    assert_eq!(json(&d.args()[0]), json!("0x7f0000000000"));
+    assert_eq!(json(&d.args()[2]), json!(-1));
 
     check(vec![
         (call("getpid", [5, 6, 7, 8, 9, 10], 1234), "getpid() = 1234"),
@@ -1128,7 +1132,10 @@ fn every_capture_has_a_decoder() {
                     nr,
                     ..event(arch, name, [0; 6], Some(0))
                 };
-                assert!(args::decode(name, &ev).is_some(), "{name} has no decoder");
+                assert!(
+                    args::decode(name, &ev, &mut Args::new()).is_some(),
+                    "{name} has no decoder"
+                );
             }
         }
     }
@@ -1155,10 +1162,72 @@ fn every_syscall_decodes_anything() {
                         })
                         .collect();
                     let ev = with(event(arch, name, args, ret), captures);
-                    let text = format_call(&decode(&ev));
+                    let text = decode(&ev).to_string();
                     assert!(!text.chars().any(char::is_control), "{text:?}");
                 }
             }
         }
     }
+}
+
+/// Arguments serialize themselves, object keys in hand-written order; they
+/// must print exactly what a `serde_json::Value` of them (whose keys are
+/// sorted) would, which is what the JSON output printed when it built one.
+#[test]
+fn json_prints_what_a_value_would() {
+    let payloads: &[&[u8]] = &[
+        b"\x1b]0;pwn\x07\n\r\xff\0",
+        b"/etc/passwd",
+        &inet(80, [127, 0, 0, 1]),
+        &inet(80, [127, 0, 0, 1])[..6],
+        &[
+            10, 0, 1, 187, 0, 0, 0, 7, 32, 1, 13, 184, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 0, 0,
+            0,
+        ],
+        &[1, 0, 0, b'a', 0, b'b'],
+        &[16, 0, 0, 0, 210, 4, 0, 0, 1, 0, 0, 0],
+        &ints(libc::SIGSEGV | 0x80, 0),
+        &ints((libc::SIGSTOP << 8) | 0x7f, 0),
+        &ints(3 << 8, 0),
+        &ints(0xffff, 0),
+        &ints(0x17f, 0),
+        &[7; 24],
+    ];
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        for (_, name) in sysno::all(arch) {
+            for payload in payloads {
+                for truncated in [false, true] {
+                    let captures = (0..6)
+                        .flat_map(|i| {
+                            [
+                                Captured {
+                                    truncated,
+                                    ..cap(i, payload)
+                                },
+                                Captured {
+                                    index: 1,
+                                    ..cut(i, b"-x")
+                                },
+                            ]
+                        })
+                        .collect();
+                    let args = [P, 0x1_0000_0003, P, 2, P, 28];
+                    let ev = with(event(arch, name, args, Some(5)), captures);
+                    for arg in decode(&ev).args() {
+                        let direct = serde_json::to_string(arg).expect("serializes");
+                        let via_value = serde_json::to_string(&json(arg)).expect("serializes");
+                        assert_eq!(direct, via_value, "{name}: {ev:?}");
+                    }
+                }
+            }
+        }
+    }
+    let ev = with(
+        call("connect", [3, P, 16, 0, 0, 0], 0),
+        vec![cap(1, &inet(80, [127, 0, 0, 1]))],
+    );
+    assert_eq!(
+        serde_json::to_string(&decode(&ev).args()[1]).expect("serializes"),
+        r#"{"addr":"127.0.0.1","family":"AF_INET","port":80}"#
+    );
 }

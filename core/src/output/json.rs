@@ -6,9 +6,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::decode;
+use crate::decode::{self, Arg};
 use crate::enrich::Call;
-use crate::escape::json_bytes;
+use crate::escape::{JsonBytes, json_bytes};
 use crate::model::{Losses, ProcessExit};
 
 /// `{"type":"syscall", …}`: one completed syscall.
@@ -20,10 +20,10 @@ pub struct SyscallRecord<'a> {
     pub ts_ns: u64,
     pub pid: u32,
     pub tid: u32,
-    pub comm: Value,
+    pub comm: JsonBytes<'a>,
     pub syscall: &'a str,
     /// Decoded arguments, one value per argument.
-    pub args: Vec<Value>,
+    pub args: &'a [Arg<'a>],
     /// Raw return value; null for syscalls that do not return.
     pub ret: Option<i64>,
     /// Errno name of a failed call ("ENOENT"), else null.
@@ -31,33 +31,34 @@ pub struct SyscallRecord<'a> {
     pub duration_ns: u64,
     /// The first path argument as passed, when the syscall names one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<Value>,
+    pub path: Option<JsonBytes<'a>>,
     /// That path made absolute with the cwd or dirfd at the time; null when
-    /// they are unknown.
+    /// they are unknown, or when the [`Enricher`](crate::enrich::Enricher)
+    /// does not resolve paths.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolved: Option<Value>,
+    pub resolved: Option<Option<JsonBytes<'a>>>,
 }
 
 impl<'a> From<&'a Call<'a>> for SyscallRecord<'a> {
     fn from(call: &'a Call<'a>) -> Self {
         let e = call.event;
-        let first = call.paths.first();
+        let path = call.path.as_ref();
         SyscallRecord {
             kind: "syscall",
             ts_ns: e.ts_ns,
             pid: e.pid,
             tid: e.tid,
-            comm: json_bytes(&e.comm),
+            comm: JsonBytes(&e.comm),
             syscall: &call.decoded.name,
-            args: call.decoded.args.iter().map(|a| a.json.clone()).collect(),
+            args: call.decoded.args(),
             ret: e.ret,
             errno: call.decoded.errno,
             duration_ns: e.duration_ns,
-            path: first.map(|p| json_bytes(&p.path)),
-            resolved: first.map(|p| {
-                p.resolved.as_ref().map_or(Value::Null, |r| {
-                    json_bytes(r.as_os_str().as_encoded_bytes())
-                })
+            path: path.map(|p| JsonBytes(p.path)),
+            resolved: path.map(|p| {
+                p.resolved
+                    .as_ref()
+                    .map(|r| JsonBytes(r.as_os_str().as_encoded_bytes()))
             }),
         }
     }

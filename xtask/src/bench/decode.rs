@@ -74,6 +74,7 @@ struct Figures {
     allocations: f64,
 }
 
+/// Prints nanoseconds and allocations per event for each event and output.
 pub fn run(options: &Options) -> Result<()> {
     if cfg!(debug_assertions) {
         // Unoptimized figures say nothing: measure a release build instead.
@@ -101,12 +102,11 @@ pub fn run(options: &Options) -> Result<()> {
     );
     for (label, event) in events() {
         for format in [Format::Text, Format::Json] {
-            let mut runs: Vec<Figures> = (0..options.runs)
+            let runs: Vec<Figures> = (0..options.runs)
                 .map(|_| measure(&event, format, options.iterations))
                 .collect();
             let ns = median(&mut runs.iter().map(|f| f.ns).collect::<Vec<_>>());
-            let allocations =
-                median(&mut runs.iter_mut().map(|f| f.allocations).collect::<Vec<_>>());
+            let allocations = median(&mut runs.iter().map(|f| f.allocations).collect::<Vec<_>>());
             let name = match format {
                 Format::Text => "text",
                 Format::Json => "JSON",
@@ -124,7 +124,8 @@ pub fn run(options: &Options) -> Result<()> {
 
 /// Enriches and renders `event` `iterations` times, as the trace sink does.
 fn measure(event: &SyscallEvent, format: Format, iterations: u64) -> Figures {
-    let mut enricher = Enricher::new();
+    // As in `hostscope trace`: only the JSON output shows resolved paths.
+    let mut enricher = Enricher::new(format == Format::Json);
     let mut line = String::with_capacity(4096);
     let mut record = Vec::with_capacity(4096);
     let allocations = ALLOCATIONS.load(Ordering::Relaxed);
@@ -135,7 +136,7 @@ fn measure(event: &SyscallEvent, format: Format, iterations: u64) -> Figures {
         match format {
             Format::Text => {
                 line.clear();
-                line.push_str(&text::syscall_line(&call));
+                text::push_syscall_line(&mut line, &call);
                 line.push('\n');
                 black_box(&line);
             }
