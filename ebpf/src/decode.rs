@@ -21,7 +21,15 @@ pub struct MalformedRecord {
 pub struct Decoder {
     /// Added to the probe's CLOCK_MONOTONIC stamps to make Unix time.
     mono_to_unix_ns: i128,
-    exec_args: HashMap<u32, (Vec<Captured>, bool)>,
+    /// execve arguments by the tid that entered the call.
+    exec_args: HashMap<u32, ExecArgs>,
+}
+
+#[derive(Debug)]
+struct ExecArgs {
+    tgid: u32,
+    captures: Vec<Captured>,
+    argv_truncated: bool,
 }
 
 impl Decoder {
@@ -50,25 +58,32 @@ impl Decoder {
         let ts_ns = self.unix_ns(h.ts_ns);
         let comm = until_nul(&h.comm).to_vec();
         match h.kind {
-            abi::EV_EXIT => Ok(Some(Event::Exit(ProcessExit {
-                ts_ns,
-                pid: h.tgid,
-                comm,
-                wait_status: h.ret as i32,
-            }))),
+            abi::EV_EXIT => {
+                self.exec_args.retain(|_, e| e.tgid != h.tgid);
+                Ok(Some(Event::Exit(ProcessExit {
+                    ts_ns,
+                    pid: h.tgid,
+                    comm,
+                    wait_status: h.ret as i32,
+                })))
+            }
             abi::EV_EXEC_ARGS => {
                 let captures = parse_captures(&record[header_len..], h.ncap).map_err(malformed)?;
-                let truncated = h.flags & abi::EVF_ARGV_TRUNC != 0;
-                self.exec_args.insert(h.tid, (captures, truncated));
+                let exec = ExecArgs {
+                    tgid: h.tgid,
+                    captures,
+                    argv_truncated: h.flags & abi::EVF_ARGV_TRUNC != 0,
+                };
+                self.exec_args.insert(h.tid, exec);
                 Ok(None)
             }
             abi::EV_SYSCALL => {
                 let mut captures =
                     parse_captures(&record[header_len..], h.ncap).map_err(malformed)?;
                 let mut argv_truncated = h.flags & abi::EVF_ARGV_TRUNC != 0;
-                if let Some((exec, truncated)) = self.exec_args.remove(&h.tid) {
-                    captures.extend(exec);
-                    argv_truncated |= truncated;
+                if let Some(exec) = self.take_exec_args(&h) {
+                    captures.extend(exec.captures);
+                    argv_truncated |= exec.argv_truncated;
                 }
                 let noreturn = h.flags & abi::EVF_NORETURN != 0;
                 Ok(Some(Event::Syscall(SyscallEvent {
@@ -87,6 +102,24 @@ impl Decoder {
             }
             _ => Err(malformed("unknown record kind")),
         }
+    }
+
+    /// The arguments of the execve this record ends. A thread that is not
+    /// the leader and execs successfully returns as the leader, with the
+    /// tgid as its tid: then the entry is found by process instead (exec
+    /// has killed every other thread, so there is only one).
+    fn take_exec_args(&mut self, h: &EventHeader) -> Option<ExecArgs> {
+        if let Some(exec) = self.exec_args.remove(&h.tid) {
+            return Some(exec);
+        }
+        if h.tid != h.tgid || h.ret != 0 {
+            return None;
+        }
+        let tid = self
+            .exec_args
+            .iter()
+            .find_map(|(&tid, e)| (e.tgid == h.tgid).then_some(tid))?;
+        self.exec_args.remove(&tid)
     }
 
     fn unix_ns(&self, mono_ns: u64) -> u64 {
@@ -227,6 +260,25 @@ mod tests {
         assert_eq!(argv, [b"ls".to_vec(), b"-la".to_vec()]);
         assert!(ev.argv_truncated);
         assert!(ev.argv(1).nth(1).unwrap().truncated);
+    }
+
+    #[test]
+    fn exec_from_a_thread_returns_as_the_leader() {
+        let mut d = Decoder::new();
+        let args = record(
+            abi::EV_EXEC_ARGS,
+            101,
+            0,
+            &[(0, abi::CAP_STR, 0, b"/bin/cat", 0)],
+        );
+        assert!(d.decode(&args).unwrap().is_none());
+        let mut exit = record(abi::EV_SYSCALL, 100, 0, &[]);
+        // ret 0: the header's ret field sits at offset 32.
+        exit[32..40].copy_from_slice(&0i64.to_ne_bytes());
+        let Some(Event::Syscall(ev)) = d.decode(&exit).unwrap() else {
+            panic!("expected a syscall");
+        };
+        assert_eq!(ev.capture(0).unwrap().bytes, b"/bin/cat");
     }
 
     #[test]

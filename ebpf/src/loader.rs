@@ -267,7 +267,7 @@ fn spec_of(rule: &SyscallRule) -> Spec {
             .map(|(i, _)| i as u8)
     };
     spec.cap_lo = captured().next().unwrap_or(0);
-    spec.cap_hi = captured().last().map_or(0, |i| i + 1);
+    spec.cap_hi = captured().next_back().map_or(0, |i| i + 1);
     spec
 }
 
