@@ -52,6 +52,15 @@ impl Enricher {
         }
     }
 
+    /// Takes note of a process we are about to trace (its cwd, from /proc),
+    /// so that its relative paths resolve even if it exits before we read
+    /// its first event.
+    pub fn watch(&mut self, pid: u32) {
+        if let Some(resolver) = &mut self.resolver {
+            resolver.remember_cwd(pid);
+        }
+    }
+
     /// Decodes `event` and, when resolving, resolves its path, then records
     /// what it changed (cwd, fds, children) for the events after it.
     pub fn call<'a>(&mut self, event: &'a SyscallEvent) -> Call<'a> {

@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 const AT_FDCWD: i32 = -100;
 
 /// The working directory and directory fds of each process we have seen.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Resolver {
     procs: HashMap<u32, ProcPaths>,
     proc_root: PathBuf,
@@ -52,10 +52,23 @@ pub enum PathEffect {
     Exited,
 }
 
+impl Default for Resolver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Resolver {
     /// A resolver that reads missing state from the real /proc.
     pub fn new() -> Self {
         Self::with_proc_root("/proc")
+    }
+
+    /// Reads `pid`'s working directory now, while the process is known to be
+    /// alive: a short-lived process may be gone by the time its first
+    /// relative path is resolved.
+    pub fn remember_cwd(&mut self, pid: u32) {
+        self.cwd(pid);
     }
 
     /// A resolver that reads missing state from `root` (tests use a fake).

@@ -320,3 +320,31 @@ fn first_line_containing(
     });
     rx.recv_timeout(within).ok()
 }
+
+#[test]
+fn relative_paths_resolve_against_the_inherited_cwd() {
+    let dir = TempDir::new("hs-relative");
+    let out = hostscope()
+        .current_dir(dir.path())
+        .args([
+            "trace",
+            "--json",
+            "-Z",
+            "-e",
+            "trace=openat",
+            "--",
+            "cat",
+            "relative-file",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let records = json_lines(&out.stdout);
+    let hit = syscalls(&records)
+        .find(|r| r["path"] == "relative-file")
+        .unwrap_or_else(|| panic!("no openat of relative-file: {records:#?}"));
+    assert_eq!(
+        hit["resolved"],
+        dir.path().join("relative-file").to_str().unwrap()
+    );
+}

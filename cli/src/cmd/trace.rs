@@ -200,6 +200,7 @@ async fn trace(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode>
             let program = program.expect("resolved before the probe was loaded");
             let mut launched = launch::fork_waiting(&program, argv)?;
             probe.trace_pid(launched.pid, true)?;
+            sink.enricher.watch(launched.pid);
             let pidfd = pidfd(launched.pid).context("could not watch the command")?;
             if let Err(err) = launched.release(&program) {
                 eprintln!(
@@ -215,6 +216,7 @@ async fn trace(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode>
         Target::Pids { pids, follow } => {
             for &pid in pids {
                 probe.trace_pid(pid, *follow)?;
+                sink.enricher.watch(pid);
                 // A process that is already gone needs no watching.
                 if let Ok(fd) = pidfd(pid) {
                     watched.push(fd);
