@@ -82,7 +82,7 @@ pub struct TraceArgs {
     pub string_limit: u32,
     /// Size of the kernel's event ring buffer in KiB (a power of two, at
     /// least 4).
-    #[arg(long, value_name = "KIB", default_value_t = 16384)]
+    #[arg(long, value_name = "KIB", default_value_t = 4096)]
     pub ring_kib: u32,
     /// The command to run and trace, with its arguments (after `--`).
     #[arg(last = true, value_name = "CMD")]

@@ -24,7 +24,7 @@ async fn main() {
             failed_only: false,
         }],
         data_bytes: 32,
-        ring_kib: 16384,
+        ring_kib: 4096,
     };
     let mut probe = Probe::load(&config).expect("load the probe (as root)");
     let mut stream = probe.events().expect("open the ring buffer");
