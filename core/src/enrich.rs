@@ -159,7 +159,7 @@ mod tests {
             nr: sysno::number(arch, name).expect("a syscall"),
             args,
             ret: Some(ret),
-            duration_ns: 0,
+            duration_ns: Some(0),
             captures: vec![Captured {
                 arg: crate::decode::spec::path_args(name)[0].path_arg,
                 index: 0,

@@ -90,9 +90,10 @@ pub struct SyscallEvent {
     /// Return value; `None` for syscalls that never return (exit, exit_group,
     /// a successful execve's old image aside).
     pub ret: Option<i64>,
-    /// Time from entry to exit, in nanoseconds; 0 for syscalls that never
-    /// return.
-    pub duration_ns: u64,
+    /// Time from entry to exit, in nanoseconds; `None` for syscalls that
+    /// never return, and for those that began before tracing did (seen only
+    /// at their exit).
+    pub duration_ns: Option<u64>,
     /// User memory the probe copied, for the arguments that point to it.
     pub captures: Vec<Captured>,
     /// execve's argv had more elements than the probe copies.
@@ -179,21 +180,23 @@ pub struct Losses {
     /// Arguments whose user memory could not be read (the event was still
     /// delivered, without them).
     pub unreadable: u64,
-    /// Syscall exits seen without their entry (the syscall started before the
-    /// probe was attached, or the entry table was full).
+    /// Syscalls seen only at their exit: they began before the probe was
+    /// attached (a process blocked in read at `-p`, say). Delivered, without
+    /// a duration; not lost.
     pub unmatched_exit: u64,
-    /// Syscall entries not remembered because the in-flight table was full.
+    /// Syscalls or children not followed because the kernel could not
+    /// allocate their in-flight slot or tracing entry.
     pub table_full: u64,
 }
 
 impl Losses {
     /// Events that were lost entirely (not just shortened).
     pub fn events_lost(&self) -> u64 {
-        self.ring_full + self.unmatched_exit + self.table_full
+        self.ring_full + self.table_full
     }
 
     /// Whether anything at all was lost or shortened.
     pub fn any(&self) -> bool {
-        self.events_lost() + self.truncated + self.unreadable > 0
+        self.events_lost() + self.truncated + self.unreadable + self.unmatched_exit > 0
     }
 }

@@ -17,6 +17,7 @@
 /* hs_event.flags */
 #define HS_EVF_NORETURN 1   /* exit/exit_group: there is no return value */
 #define HS_EVF_ARGV_TRUNC 2 /* argv had more elements than we copy */
+#define HS_EVF_NO_ENTRY 4   /* seen at exit only: began before we attached */
 
 /* How an argument's user memory is copied (hs_spec.kind). */
 #define HS_CAP_NONE 0
@@ -44,7 +45,7 @@
 #define HS_STAT_RING_FULL 0
 #define HS_STAT_TRUNCATED 1
 #define HS_STAT_UNREADABLE 2
-#define HS_STAT_UNMATCHED_EXIT 3
+#define HS_STAT_UNMATCHED_EXIT 3 /* delivered, marked HS_EVF_NO_ENTRY */
 #define HS_STAT_TABLE_FULL 4
 #define HS_STAT_DELIVERED 5
 #define HS_NSTATS 8

@@ -401,25 +401,36 @@ int hs_sys_exit(u64 *ctx)
 	if (!is_target(pid_tgid >> 32))
 		return 0;
 	struct pending *pp = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL, 0);
-	if (!pp || !pp->active) {
-		if (pp && pp->skip) {
-			pp->skip = 0;
-			return 0;
-		}
-		struct pt_regs *regs = (struct pt_regs *)ctx[0];
-		u32 nr = (u32)SYSCALL_NR(regs);
-		const struct hs_spec *spec = nr < HS_MAX_SYSCALLS ? bpf_map_lookup_elem(&specs, &nr) : NULL;
-		if (spec && (spec->flags & HS_SPEC_ENABLED))
-			count(HS_STAT_UNMATCHED_EXIT);
+	struct pending p;
+	u16 evflags = 0;
+	u64 now = bpf_ktime_get_ns();
+	if (pp && pp->active) {
+		pp->active = 0;
+		p = *pp;
+		/* Keep p a real stack copy: merged with the path below, reads
+		 * through either a map or a stack pointer would share instructions,
+		 * which the verifier refuses. */
+		asm volatile("" ::: "memory");
+	} else if (pp && pp->skip) {
+		pp->skip = 0;
 		return 0;
+	} else {
+		/* The syscall began before we looked (a process attached while
+		 * blocked in read, say). The registers still hold its arguments:
+		 * deliver it, marked, without a duration. */
+		struct pt_regs *regs = (struct pt_regs *)ctx[0];
+		p.nr = (u32)SYSCALL_NR(regs);
+		p.ts_ns = now;
+		read_args(p.args, regs);
+		evflags = HS_EVF_NO_ENTRY;
 	}
-	pp->active = 0;
-	struct pending p = *pp;
 
 	u32 nr = p.nr;
-	const struct hs_spec *spec = bpf_map_lookup_elem(&specs, &nr);
-	if (!spec)
+	const struct hs_spec *spec = nr < HS_MAX_SYSCALLS ? bpf_map_lookup_elem(&specs, &nr) : NULL;
+	if (!spec || !(spec->flags & HS_SPEC_ENABLED))
 		return 0;
+	if (evflags & HS_EVF_NO_ENTRY)
+		count(HS_STAT_UNMATCHED_EXIT);
 	s64 ret = (s64)ctx[1];
 	if ((spec->flags & HS_SPEC_FAILED_ONLY) && !failed(ret))
 		return 0;
@@ -430,8 +441,9 @@ int hs_sys_exit(u64 *ctx)
 		return 0;
 	struct hs_event *ev = start(s, HS_EV_SYSCALL, pid_tgid);
 	ev->nr = nr;
+	ev->flags = evflags;
 	ev->ts_ns = p.ts_ns;
-	ev->dur_ns = bpf_ktime_get_ns() - p.ts_ns;
+	ev->dur_ns = now - p.ts_ns;
 	ev->ret = ret;
 	for (int i = 0; i < HS_NARGS; i++)
 		ev->args[i] = p.args[i];

@@ -11,6 +11,7 @@ pub const EV_EXIT: u32 = 3;
 
 pub const EVF_NORETURN: u16 = 1;
 pub const EVF_ARGV_TRUNC: u16 = 2;
+pub const EVF_NO_ENTRY: u16 = 4;
 
 pub const CAP_NONE: u8 = 0;
 pub const CAP_STR: u8 = 1;

@@ -86,6 +86,7 @@ impl Decoder {
                     argv_truncated |= exec.argv_truncated;
                 }
                 let noreturn = h.flags & abi::EVF_NORETURN != 0;
+                let no_entry = h.flags & abi::EVF_NO_ENTRY != 0;
                 Ok(Some(Event::Syscall(SyscallEvent {
                     ts_ns,
                     pid: h.tgid,
@@ -95,7 +96,7 @@ impl Decoder {
                     nr: h.nr,
                     args: h.args,
                     ret: (!noreturn).then_some(h.ret),
-                    duration_ns: h.dur_ns,
+                    duration_ns: (!noreturn && !no_entry).then_some(h.dur_ns),
                     captures,
                     argv_truncated,
                 })))

@@ -142,12 +142,19 @@ fn attaches_to_a_running_process() {
     let line = first_line_containing(stdout, &missing, Duration::from_secs(10));
     // SAFETY: signals our own child.
     unsafe { libc::kill(tracer.id() as i32, libc::SIGTERM) };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut tracer.stderr.take().unwrap(), &mut stderr).unwrap();
     let status = tracer.wait().unwrap();
     target.kill().unwrap();
     target.wait().unwrap();
     let line = line.expect("the attached shell's failed lookups show");
     assert!(line.contains("ENOENT"), "{line}");
     assert!(status.success(), "SIGTERM detaches cleanly: {status:?}");
+    assert!(stderr.contains("attached to process"), "{stderr}");
+    assert!(
+        stderr.contains("none lost"),
+        "a call in progress at attach is shown, not lost: {stderr}"
+    );
 }
 
 #[test]

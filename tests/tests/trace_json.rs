@@ -21,7 +21,7 @@ struct Syscall {
     args: Vec<Value>,
     ret: Option<i64>,
     errno: Option<String>,
-    duration_ns: u64,
+    duration_ns: Option<u64>,
     path: Option<Value>,
     resolved: Option<Value>,
 }

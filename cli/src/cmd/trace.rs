@@ -235,13 +235,23 @@ async fn trace(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode>
         watched,
         child,
     )
-    .await?;
-    sink.drain(&mut stream)?;
-    let status = child.map(reap);
+    .await;
+    // The loss report is printed whatever happened to the output (a reader
+    // that went away, a full disk): it goes to stderr, and is the one thing
+    // that says whether the trace is complete.
+    let output = stopped.and_then(|stop| {
+        sink.drain(&mut stream)?;
+        Ok(stop)
+    });
     let losses = probe.losses()?;
     let delivered = probe.delivered()?;
-    sink.finish(delivered, losses)?;
+    let output = output.and_then(|stop| {
+        sink.finish(delivered, losses)?;
+        Ok(stop)
+    });
     report_losses(sink.events, losses, stream.malformed());
+    let stopped = output?;
+    let status = child.map(reap);
 
     Ok(match (status, stopped) {
         (Some(status), _) => ExitCode::from(exit_status_code(status)),
@@ -416,7 +426,11 @@ impl Sink {
                 }
                 self.events += 1;
                 if let Some(summary) = &mut self.summary {
-                    summary.add(&call.decoded.name, ev.errno().is_some(), ev.duration_ns);
+                    summary.add(
+                        &call.decoded.name,
+                        ev.errno().is_some(),
+                        ev.duration_ns.unwrap_or(0),
+                    );
                 } else if self.json {
                     serde_json::to_writer(&mut self.out, &json::SyscallRecord::from(&call))?;
                     self.out.write_all(b"\n")?;
@@ -471,8 +485,8 @@ fn report_losses(events: u64, l: Losses, malformed: u64) {
         line.push_str(", none lost");
     } else {
         line.push_str(&format!(
-            "; LOST {lost}: ring buffer full {}, exit without entry {}, in-flight table full {}",
-            l.ring_full, l.unmatched_exit, l.table_full
+            "; LOST {lost}: ring buffer full {}, no kernel memory for tracing state {}",
+            l.ring_full, l.table_full
         ));
         if malformed > 0 {
             line.push_str(&format!(", undecodable {malformed}"));
@@ -482,6 +496,12 @@ fn report_losses(events: u64, l: Losses, malformed: u64) {
         line.push_str(&format!(
             "; shortened: {} truncated at the size limit, {} unreadable",
             l.truncated, l.unreadable
+        ));
+    }
+    if l.unmatched_exit > 0 {
+        line.push_str(&format!(
+            "; {} already in progress when tracing began (shown without duration)",
+            l.unmatched_exit
         ));
     }
     eprintln!("{line}");

@@ -22,7 +22,7 @@ fn event(arch: Arch, name: &str, args: [u64; 6], ret: Option<i64>) -> SyscallEve
         nr,
         args,
         ret,
-        duration_ns: 0,
+        duration_ns: Some(0),
         captures: Vec::new(),
         argv_truncated: false,
     }

@@ -28,7 +28,7 @@ pub struct SyscallRecord<'a> {
     pub ret: Option<i64>,
     /// Errno name of a failed call ("ENOENT"), else null.
     pub errno: Option<&'static str>,
-    pub duration_ns: u64,
+    pub duration_ns: Option<u64>,
     /// The first path argument as passed, when the syscall names one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<JsonBytes<'a>>,

@@ -18,8 +18,7 @@ pub fn push_syscall_line(out: &mut String, call: &Call<'_>) {
     out.push_str(tid);
     out.push_str("] ");
     call.decoded.write_text(out);
-    if call.event.ret.is_some() {
-        let d = call.event.duration_ns;
+    if let (Some(_), Some(d)) = (call.event.ret, call.event.duration_ns) {
         let micros = (d % 1_000_000_000) / 1000;
         let mut digits = itoa::Buffer::new();
         out.push_str(" <");
@@ -73,7 +72,7 @@ mod tests {
             nr: sysno::number(arch, "close").expect("a syscall"),
             args: [3, 0, 0, 0, 0, 0],
             ret,
-            duration_ns,
+            duration_ns: Some(duration_ns),
             captures: Vec::new(),
             argv_truncated: false,
         };

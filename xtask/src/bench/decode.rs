@@ -169,7 +169,7 @@ fn events() -> Vec<(&'static str, SyscallEvent)> {
         nr: sysno::number(arch, name).expect("a syscall of this architecture"),
         args,
         ret: Some(ret),
-        duration_ns: 1_234,
+        duration_ns: Some(1_234),
         captures,
         argv_truncated: false,
     };
