@@ -152,13 +152,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<ExitCode> {
     let program = match &plan.target {
         Target::Command(argv) => match launch::find_program(&argv[0]) {
             Ok(path) => Some(path),
-            Err(err) => {
-                eprintln!(
-                    "hostscope: {}",
-                    hostscope_core::escape::escape(err.to_string().as_bytes())
-                );
-                return Ok(ExitCode::from(err.status));
-            }
+            Err(err) => return Ok(command_failed(&err)),
         },
         _ => None,
     };
@@ -203,12 +197,8 @@ async fn trace(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode>
             sink.enricher.watch(launched.pid);
             let pidfd = pidfd(launched.pid).context("could not watch the command")?;
             if let Err(err) = launched.release(&program) {
-                eprintln!(
-                    "hostscope: {}",
-                    hostscope_core::escape::escape(err.to_string().as_bytes())
-                );
                 reap(launched.pid);
-                return Ok(ExitCode::from(err.status));
+                return Ok(command_failed(&err));
             }
             child = Some(launched.pid);
             watched.push(pidfd);
@@ -362,6 +352,15 @@ fn pidfd(pid: u32) -> io::Result<AsyncFd<OwnedFd>> {
     // same for its whole life.
     unsafe { AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE) }
         .map_err(Into::into)
+}
+
+/// Says why the command could not run, and exits as a shell would.
+fn command_failed(err: &launch::CommandError) -> ExitCode {
+    eprintln!(
+        "hostscope: {}",
+        hostscope_core::escape::escape(err.to_string().as_bytes())
+    );
+    ExitCode::from(err.status)
 }
 
 /// A process's name, escaped for the terminal, or `?` when it is gone.

@@ -87,18 +87,18 @@ pub fn run(options: &Options) -> Result<()> {
         Setup::Bpftrace,
         Setup::Bystander,
     ];
-    let mut results = Vec::new();
-    for setup in setups {
-        let mut runs = Vec::new();
-        for _ in 0..options.runs {
-            let tools = Tools {
-                hostscope: &hostscope,
-                drain: &drain,
-                workload: &workload,
-            };
-            runs.push(measure(setup, &tools, options.iterations)?);
+    let tools = Tools {
+        hostscope: &hostscope,
+        drain: &drain,
+        workload: &workload,
+    };
+    // Rounds outside, setups inside: on a noisy machine every setup then
+    // sees the same stretches of noise, and the ratios stay comparable.
+    let mut results: Vec<(Setup, Vec<Run>)> = setups.iter().map(|&s| (s, Vec::new())).collect();
+    for _ in 0..options.runs {
+        for (setup, runs) in &mut results {
+            runs.push(measure(*setup, &tools, options.iterations)?);
         }
-        results.push((setup, runs));
     }
     print_table(&results, options.iterations);
     Ok(())
@@ -319,16 +319,23 @@ impl Tracer {
     /// stderr and peak RSS.
     fn finish(self, interrupt: bool) -> Result<Finished> {
         let pid = self.child.id() as libc::pid_t;
-        if interrupt {
-            // SAFETY: signals our own child.
-            unsafe { libc::kill(pid, libc::SIGINT) };
-        }
         let mut status = 0;
         // SAFETY: an all-zero rusage is valid; wait4 fills it.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: waits for our own child.
-        if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } < 0 {
-            bail!("wait4: {}", std::io::Error::last_os_error());
+        loop {
+            if interrupt {
+                // bpftrace says it is attaching before it handles SIGINT, so
+                // an early SIGINT can go unheard: repeat it until it exits.
+                // SAFETY: signals our own child.
+                unsafe { libc::kill(pid, libc::SIGINT) };
+            }
+            let flags = if interrupt { libc::WNOHANG } else { 0 };
+            // SAFETY: waits for our own child.
+            match unsafe { libc::wait4(pid, &mut status, flags, &mut usage) } {
+                n if n < 0 => bail!("wait4: {}", std::io::Error::last_os_error()),
+                0 => std::thread::sleep(Duration::from_millis(500)),
+                _ => break,
+            }
         }
         // The stderr reader ends when the pipe closes, after exit.
         let mut lines = Vec::new();
