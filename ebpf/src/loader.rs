@@ -161,10 +161,7 @@ impl Probe {
 
     /// The losses so far, summed over CPUs.
     pub fn losses(&self) -> Result<Losses, ProbeError> {
-        let get = |index| -> Result<u64, ProbeError> {
-            let per_cpu = self.stats.get(&index, 0).map_err(map_error("stats"))?;
-            Ok(per_cpu.iter().sum())
-        };
+        let get = |index| self.stat(index);
         Ok(Losses {
             ring_full: get(abi::STAT_RING_FULL)?,
             truncated: get(abi::STAT_TRUNCATED)?,
@@ -176,10 +173,12 @@ impl Probe {
 
     /// Records the probe put into the ring buffer so far.
     pub fn delivered(&self) -> Result<u64, ProbeError> {
-        let per_cpu = self
-            .stats
-            .get(&abi::STAT_DELIVERED, 0)
-            .map_err(map_error("stats"))?;
+        self.stat(abi::STAT_DELIVERED)
+    }
+
+    /// One counter of the `stats` map, summed over CPUs.
+    fn stat(&self, index: u32) -> Result<u64, ProbeError> {
+        let per_cpu = self.stats.get(&index, 0).map_err(map_error("stats"))?;
         Ok(per_cpu.iter().sum())
     }
 }
