@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::decode::{self, Decoded};
-use crate::model::{ProcessExit, SyscallEvent};
+use crate::model::{ProcessExit, ProcessFork, SyscallEvent};
 use crate::resolve::{PathEffect, Resolver};
 
 /// A path argument as the process passed it, and as it resolves.
@@ -78,6 +78,13 @@ impl Enricher {
         }
     }
 
+    /// Gives a new process a copy of its parent's cwd and fds.
+    pub fn forked(&mut self, fork: &ProcessFork) {
+        if let Some(resolver) = &mut self.resolver {
+            resolver.apply(fork.parent, PathEffect::Forked { child: fork.child });
+        }
+    }
+
     /// Forgets an exited process.
     pub fn exited(&mut self, exit: &ProcessExit) {
         if let Some(resolver) = &mut self.resolver {
@@ -131,10 +138,6 @@ fn effect(event: &SyscallEvent, name: &str, path: Option<&PathRef>) -> Option<Pa
             }
         }
         "close" => PathEffect::Closed(fd(0)),
-        "clone" if event.args[0] & libc::CLONE_THREAD as u64 != 0 => return None,
-        "clone" | "clone3" | "fork" | "vfork" if ret > 0 => {
-            PathEffect::Forked { child: ret as u32 }
-        }
         _ => return None,
     })
 }

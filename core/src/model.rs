@@ -162,10 +162,28 @@ impl ProcessExit {
     }
 }
 
+/// A traced process started another process (not a thread).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessFork {
+    /// Unix time of the fork, in nanoseconds.
+    pub ts_ns: u64,
+    /// The process that forked.
+    pub parent: u32,
+    /// The thread that called fork/clone.
+    pub tid: u32,
+    /// The new process.
+    pub child: u32,
+    /// The forking thread's name, raw bytes.
+    pub comm: Vec<u8>,
+}
+
 /// Everything the probe delivers, in the order it was delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Syscall(SyscallEvent),
+    /// Delivered before any event of the child, unlike the parent's clone
+    /// return, which the child's first syscalls can overtake.
+    Fork(ProcessFork),
     Exit(ProcessExit),
 }
 

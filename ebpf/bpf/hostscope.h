@@ -13,6 +13,7 @@
 #define HS_EV_SYSCALL 1   /* a syscall, at exit (or at entry if it never returns) */
 #define HS_EV_EXEC_ARGS 2 /* execve's filename and argv, copied at entry */
 #define HS_EV_EXIT 3      /* a process ended; ret holds the wait status */
+#define HS_EV_FORK 4      /* the current process started process ret */
 
 /* hs_event.flags */
 #define HS_EVF_NORETURN 1   /* exit/exit_group: there is no return value */

@@ -482,6 +482,19 @@ int hs_fork(u64 *ctx)
 		}
 		__sync_fetch_and_or(bits, 1ULL << (ctgid % 64));
 	}
+	if (ctgid != ptgid) {
+		/* Emitted here, before the child can run, so the child's first
+		 * record never overtakes the news of its birth (clone's return in
+		 * the parent can). */
+		u32 zero = 0;
+		struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+		if (s) {
+			struct hs_event *ev = start(s, HS_EV_FORK, bpf_get_current_pid_tgid());
+			ev->ts_ns = bpf_ktime_get_ns();
+			ev->ret = ctgid;
+			submit(ev, sizeof(*ev));
+		}
+	}
 	struct pending *slot = bpf_task_storage_get(&inflight, child, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (slot)
 		slot->skip = 1;

@@ -8,6 +8,7 @@ pub const NARGS: usize = 6;
 pub const EV_SYSCALL: u32 = 1;
 pub const EV_EXEC_ARGS: u32 = 2;
 pub const EV_EXIT: u32 = 3;
+pub const EV_FORK: u32 = 4;
 
 pub const EVF_NORETURN: u16 = 1;
 pub const EVF_ARGV_TRUNC: u16 = 2;

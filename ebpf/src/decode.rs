@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use hostscope_core::model::{Arch, Captured, Event, ProcessExit, SyscallEvent};
+use hostscope_core::model::{Arch, Captured, Event, ProcessExit, ProcessFork, SyscallEvent};
 
 use crate::abi::{self, CaptureHeader, EventHeader};
 
@@ -67,6 +67,13 @@ impl Decoder {
                     wait_status: h.ret as i32,
                 })))
             }
+            abi::EV_FORK => Ok(Some(Event::Fork(ProcessFork {
+                ts_ns,
+                parent: h.tgid,
+                tid: h.tid,
+                child: h.ret as u32,
+                comm,
+            }))),
             abi::EV_EXEC_ARGS => {
                 let captures = parse_captures(&record[header_len..], h.ncap).map_err(malformed)?;
                 let exec = ExecArgs {

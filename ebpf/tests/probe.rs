@@ -68,3 +68,59 @@ async fn sees_its_own_failed_openat_with_the_path() {
     }
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_fork_is_delivered_before_anything_the_child_does() {
+    let config = ProbeConfig {
+        scope: Scope::Pids,
+        rules: vec![openat_rule(true)],
+        data_bytes: 32,
+        ring_kib: 1024,
+    };
+    let mut probe = Probe::load(&config).expect("load the probe (run as root)");
+    let mut stream = probe.events().unwrap();
+    probe.trace_pid(std::process::id(), true).unwrap();
+    let path = CString::new(format!(
+        "/nonexistent/hostscope-fork-{}",
+        std::process::id()
+    ))
+    .unwrap();
+    let mut children = Vec::new();
+    // Many forks: the child's first syscall overtaking the parent's news of
+    // it is a race, so one fork would rarely show it.
+    for _ in 0..50 {
+        // SAFETY: the child only makes async-signal-safe calls, then _exits.
+        match unsafe { libc::fork() } {
+            0 => unsafe {
+                libc::openat(libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY);
+                libc::_exit(0);
+            },
+            -1 => panic!("fork: {}", std::io::Error::last_os_error()),
+            child => children.push(child as u32),
+        }
+    }
+    for &child in &children {
+        // SAFETY: waiting for our own child; the status is not needed.
+        unsafe { libc::waitpid(child as i32, std::ptr::null_mut(), 0) };
+    }
+    let events = collect(&mut stream);
+    for &child in &children {
+        let fork = events
+            .iter()
+            .position(|e| matches!(e, Event::Fork(f) if f.child == child))
+            .unwrap_or_else(|| panic!("no fork record for child {child}"));
+        assert!(
+            matches!(&events[fork], Event::Fork(f) if f.parent == std::process::id()),
+            "the fork names its parent"
+        );
+        let first_call = events
+            .iter()
+            .position(|e| matches!(e, Event::Syscall(s) if s.pid == child))
+            .unwrap_or_else(|| panic!("child {child}'s openat was not seen"));
+        assert!(
+            fork < first_call,
+            "child {child}: its openat came before its fork"
+        );
+    }
+    assert_eq!(probe.losses().unwrap().events_lost(), 0);
+}

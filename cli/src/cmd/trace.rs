@@ -27,8 +27,8 @@ use crate::cmd::UsageError;
 use crate::launch;
 
 /// Syscalls the probe always reports, failed or not, shown or not: path
-/// resolution needs them (they change a process's cwd or start a process).
-const STATE_SYSCALLS: &[&str] = &["chdir", "fchdir", "clone", "clone3", "fork", "vfork"];
+/// resolution needs them (they change a process's cwd).
+const STATE_SYSCALLS: &[&str] = &["chdir", "fchdir"];
 
 /// What to trace, validated.
 #[derive(Debug)]
@@ -440,6 +440,7 @@ impl Sink {
                     self.out.write_all(self.line.as_bytes())?;
                 }
             }
+            Event::Fork(fork) => self.enricher.forked(&fork),
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
                 if self.summary.is_some() {
