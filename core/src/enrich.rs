@@ -171,6 +171,8 @@ mod tests {
                 fault: false,
             }],
             argv_truncated: false,
+            uid: 0,
+            gid: 0,
         }
     }
 

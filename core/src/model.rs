@@ -98,6 +98,10 @@ pub struct SyscallEvent {
     pub captures: Vec<Captured>,
     /// execve's argv had more elements than the probe copies.
     pub argv_truncated: bool,
+    /// The thread's real user and group ids at the call (what decides a
+    /// permission denied).
+    pub uid: u32,
+    pub gid: u32,
 }
 
 impl SyscallEvent {
@@ -177,6 +181,18 @@ pub struct ProcessFork {
     pub comm: Vec<u8>,
 }
 
+/// A traced process replaced its program (a successful execve).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessExec {
+    /// Unix time of the exec, in nanoseconds.
+    pub ts_ns: u64,
+    pub pid: u32,
+    /// The file now running, as the caller named it (raw bytes).
+    pub filename: Vec<u8>,
+    /// `filename` was cut at the probe's size limit.
+    pub truncated: bool,
+}
+
 /// Everything the probe delivers, in the order it was delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -184,6 +200,8 @@ pub enum Event {
     /// Delivered before any event of the child, unlike the parent's clone
     /// return, which the child's first syscalls can overtake.
     Fork(ProcessFork),
+    /// Only when the probe is asked for exec records.
+    Exec(ProcessExec),
     Exit(ProcessExit),
 }
 

@@ -14,11 +14,13 @@
 #define HS_EV_EXEC_ARGS 2 /* execve's filename and argv, copied at entry */
 #define HS_EV_EXIT 3      /* a process ended; ret holds the wait status */
 #define HS_EV_FORK 4      /* the current process started process ret */
+#define HS_EV_EXEC 5      /* the current process exec'd; capture 0: the file */
 
 /* hs_event.flags */
 #define HS_EVF_NORETURN 1   /* exit/exit_group: there is no return value */
 #define HS_EVF_ARGV_TRUNC 2 /* argv had more elements than we copy */
 #define HS_EVF_NO_ENTRY 4   /* seen at exit only: began before we attached */
+#define HS_EVF_NO_DURATION 8 /* exit-only probe: no entry was timed */
 
 /* How an argument's user memory is copied (hs_spec.kind). */
 #define HS_CAP_NONE 0
@@ -37,6 +39,11 @@
 #define HS_SPEC_FAILED_ONLY 2   /* deliver it only when it fails */
 #define HS_SPEC_ENTRY_CAPTURE 4 /* copy its memory at entry (execve) */
 #define HS_SPEC_NORETURN 8      /* it does not return (exit, exit_group) */
+#define HS_SPEC_LOOKUP 16       /* a path lookup: failures with an errno in
+				 * cfg_lookup_errnos, and a success only when
+				 * the thread's previous lookup failed */
+#define HS_SPEC_STDERR 32       /* only when argument 0 is fd 2 */
+#define HS_SPEC_EXEC 64         /* success replaces the memory: copy nothing */
 
 /* hs_capture.flags */
 #define HS_CAPF_TRUNCATED 1
@@ -76,7 +83,7 @@ struct hs_spec {
 };
 
 /* Header of every record. Captures follow, each an hs_capture and its bytes,
- * padded to 8. 112 bytes. */
+ * padded to 8. 120 bytes. */
 struct hs_event {
 	unsigned int kind;
 	unsigned int tgid;
@@ -90,6 +97,8 @@ struct hs_event {
 	unsigned short ncap;
 	unsigned short flags;
 	unsigned int size; /* bytes of this record, header included */
+	unsigned int uid;  /* real uid and gid of the thread */
+	unsigned int gid;
 };
 
 /* One copied argument. 8 bytes, followed by len bytes. */

@@ -18,6 +18,13 @@ const volatile u32 cfg_all = 0;       /* trace every process but cfg_self_tgid *
 const volatile u32 cfg_self_tgid = 0; /* hostscope itself */
 const volatile u32 cfg_buf_len = 32;  /* bytes of read/write data to copy */
 const volatile u64 cfg_wakeup_bytes = 1 << 16; /* wake the reader past this */
+/* No sys_enter program is attached: arguments come from the registers at
+ * exit, and nothing is timed. Half the cost for what needs no durations. */
+const volatile u32 cfg_exit_only = 0;
+/* Errnos (below 64) that make a failed HS_SPEC_LOOKUP call worth sending. */
+const volatile u64 cfg_lookup_errnos = 0;
+/* Send an HS_EV_EXEC record for every exec of a traced process. */
+const volatile u32 cfg_exec_events = 0;
 
 /* The processes we trace (unless cfg_all), one bit per tgid: every syscall
  * of every process on the host is checked against it, and an array lookup is
@@ -46,7 +53,8 @@ struct pending {
 	u32 nr;
 	u8 active; /* inside a syscall whose entry we saw */
 	u8 skip;   /* a new task's first return (from clone): not a loss */
-	u16 pad;
+	u8 after_fail; /* the thread's last HS_SPEC_LOOKUP call failed */
+	u8 pad;
 };
 
 /* Per thread: the syscall it is in. Task storage lives and dies with the
@@ -320,6 +328,9 @@ static __always_inline struct hs_event *start(struct scratch *s, u32 kind, u64 p
 	ev->flags = 0;
 	ev->dur_ns = 0;
 	ev->ret = 0;
+	u64 uid_gid = bpf_get_current_uid_gid();
+	ev->uid = (u32)uid_gid;
+	ev->gid = uid_gid >> 32;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	return ev;
 }
@@ -400,11 +411,20 @@ int hs_sys_exit(u64 *ctx)
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_target(pid_tgid >> 32))
 		return 0;
-	struct pending *pp = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL, 0);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pending *pp = NULL;
 	struct pending p;
 	u16 evflags = 0;
 	u64 now = bpf_ktime_get_ns();
-	if (pp && pp->active) {
+	if (!cfg_exit_only)
+		pp = bpf_task_storage_get(&inflight, task, NULL, 0);
+	if (cfg_exit_only) {
+		struct pt_regs *regs = (struct pt_regs *)ctx[0];
+		p.nr = (u32)SYSCALL_NR(regs);
+		p.ts_ns = now;
+		read_args(p.args, regs);
+		evflags = HS_EVF_NO_DURATION;
+	} else if (pp && pp->active) {
 		pp->active = 0;
 		p = *pp;
 		/* Keep p a real stack copy: merged with the path below, reads
@@ -434,6 +454,30 @@ int hs_sys_exit(u64 *ctx)
 	s64 ret = (s64)ctx[1];
 	if ((spec->flags & HS_SPEC_FAILED_ONLY) && !failed(ret))
 		return 0;
+	if ((spec->flags & HS_SPEC_STDERR) && p.args[0] != 2)
+		return 0;
+	if (spec->flags & HS_SPEC_LOOKUP) {
+		/* Most lookups succeed, and a success matters only as the end of
+		 * a search: the one right after a failure of the same thread. */
+		bool fail = failed(ret);
+		if (fail) {
+			u64 err = -ret;
+			if (err >= 64 || !((cfg_lookup_errnos >> err) & 1))
+				return 0;
+		}
+		struct pending *st = pp;
+		if (!st)
+			st = bpf_task_storage_get(&inflight, task, NULL,
+						  fail ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+		if (fail) {
+			if (st)
+				st->after_fail = 1;
+		} else {
+			if (!st || !st->after_fail)
+				return 0;
+			st->after_fail = 0;
+		}
+	}
 
 	u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
@@ -448,7 +492,8 @@ int hs_sys_exit(u64 *ctx)
 	for (int i = 0; i < HS_NARGS; i++)
 		ev->args[i] = p.args[i];
 	u32 off = sizeof(*ev);
-	if (!(spec->flags & HS_SPEC_ENTRY_CAPTURE) && spec->cap_hi > spec->cap_lo) {
+	bool memory_gone = (spec->flags & HS_SPEC_EXEC) && !failed(ret);
+	if (!(spec->flags & HS_SPEC_ENTRY_CAPTURE) && !memory_gone && spec->cap_hi > spec->cap_lo) {
 		s->off = off;
 		struct capture_ctx c = { .s = s, .ev = ev, .spec = spec, .ret = ret };
 		bpf_loop(spec->cap_hi - spec->cap_lo, capture_arg, &c, 0);
@@ -500,6 +545,44 @@ int hs_fork(u64 *ctx)
 		slot->skip = 1;
 	else
 		count(HS_STAT_TABLE_FULL);
+	return 0;
+}
+
+/* The file a process now runs, as the kernel opened it: after a successful
+ * execve the caller's copy of the name is gone with its old memory. */
+SEC("tp_btf/sched_process_exec")
+int hs_exec(u64 *ctx)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!cfg_exec_events || !is_target(pid_tgid >> 32))
+		return 0;
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
+	u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct hs_event *ev = start(s, HS_EV_EXEC, pid_tgid);
+	ev->ts_ns = bpf_ktime_get_ns();
+	struct hs_capture *hc = (void *)&s->buf[sizeof(*ev)];
+	u8 *dst = &s->buf[sizeof(*ev) + sizeof(*hc)];
+	long n = bpf_probe_read_kernel_str(dst, HS_MAX_STR, bprm->filename);
+	hc->arg = 0;
+	hc->kind = HS_CAP_STR;
+	hc->index = 0;
+	hc->flags = 0;
+	hc->len = 0;
+	if (n > 0) {
+		hc->len = n - 1;
+		if (n == HS_MAX_STR) {
+			hc->flags |= HS_CAPF_TRUNCATED;
+			count(HS_STAT_TRUNCATED);
+		}
+	} else {
+		hc->flags |= HS_CAPF_FAULT;
+		count(HS_STAT_UNREADABLE);
+	}
+	ev->ncap = 1;
+	submit(ev, (sizeof(*ev) + sizeof(*hc) + hc->len + 7) & ~7u);
 	return 0;
 }
 

@@ -4,7 +4,7 @@
 //! decoding and printing.
 
 use hostscope_core::model::Capture;
-use hostscope_ebpf::{EventStream, Probe, ProbeConfig, Scope, SyscallRule};
+use hostscope_ebpf::{Deliver, EventStream, Probe, ProbeConfig, Scope, SyscallRule};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -21,10 +21,14 @@ async fn main() {
             captures,
             at_entry: false,
             noreturn: false,
-            failed_only: false,
+            deliver: Deliver::All,
+            replaces_image: false,
         }],
         data_bytes: 32,
         ring_kib: 4096,
+        timed: true,
+        lookup_errnos: &[],
+        exec_records: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (as root)");
     let mut stream = probe.events().expect("open the ring buffer");

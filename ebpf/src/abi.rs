@@ -9,10 +9,12 @@ pub const EV_SYSCALL: u32 = 1;
 pub const EV_EXEC_ARGS: u32 = 2;
 pub const EV_EXIT: u32 = 3;
 pub const EV_FORK: u32 = 4;
+pub const EV_EXEC: u32 = 5;
 
 pub const EVF_NORETURN: u16 = 1;
 pub const EVF_ARGV_TRUNC: u16 = 2;
 pub const EVF_NO_ENTRY: u16 = 4;
+pub const EVF_NO_DURATION: u16 = 8;
 
 pub const CAP_NONE: u8 = 0;
 pub const CAP_STR: u8 = 1;
@@ -29,6 +31,9 @@ pub const SPEC_ENABLED: u16 = 1;
 pub const SPEC_FAILED_ONLY: u16 = 2;
 pub const SPEC_ENTRY_CAPTURE: u16 = 4;
 pub const SPEC_NORETURN: u16 = 8;
+pub const SPEC_LOOKUP: u16 = 16;
+pub const SPEC_STDERR: u16 = 32;
+pub const SPEC_EXEC: u16 = 64;
 
 pub const CAPF_TRUNCATED: u16 = 1;
 pub const CAPF_FAULT: u16 = 2;
@@ -72,6 +77,8 @@ pub struct EventHeader {
     pub ncap: u16,
     pub flags: u16,
     pub size: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 /// `struct hs_capture`.
@@ -88,12 +95,13 @@ pub struct CaptureHeader {
 const _: () = {
     use std::mem::{offset_of, size_of};
     assert!(size_of::<Spec>() == 16);
-    assert!(size_of::<EventHeader>() == 112);
+    assert!(size_of::<EventHeader>() == 120);
     assert!(offset_of!(EventHeader, ts_ns) == 16);
     assert!(offset_of!(EventHeader, ret) == 32);
     assert!(offset_of!(EventHeader, args) == 40);
     assert!(offset_of!(EventHeader, comm) == 88);
     assert!(offset_of!(EventHeader, ncap) == 104);
     assert!(offset_of!(EventHeader, size) == 108);
+    assert!(offset_of!(EventHeader, uid) == 112);
     assert!(size_of::<CaptureHeader>() == 8);
 };

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use hostscope_core::model::{Arch, Captured, Event, ProcessExit, ProcessFork, SyscallEvent};
+use hostscope_core::model::{
+    Arch, Captured, Event, ProcessExec, ProcessExit, ProcessFork, SyscallEvent,
+};
 
 use crate::abi::{self, CaptureHeader, EventHeader};
 
@@ -74,6 +76,16 @@ impl Decoder {
                 child: h.ret as u32,
                 comm,
             }))),
+            abi::EV_EXEC => {
+                let captures = parse_captures(&record[header_len..], h.ncap).map_err(malformed)?;
+                let file = captures.into_iter().next().filter(|c| !c.fault);
+                Ok(Some(Event::Exec(ProcessExec {
+                    ts_ns,
+                    pid: h.tgid,
+                    truncated: file.as_ref().is_some_and(|c| c.truncated),
+                    filename: file.map(|c| c.bytes).unwrap_or_default(),
+                })))
+            }
             abi::EV_EXEC_ARGS => {
                 let captures = parse_captures(&record[header_len..], h.ncap).map_err(malformed)?;
                 let exec = ExecArgs {
@@ -93,7 +105,7 @@ impl Decoder {
                     argv_truncated |= exec.argv_truncated;
                 }
                 let noreturn = h.flags & abi::EVF_NORETURN != 0;
-                let no_entry = h.flags & abi::EVF_NO_ENTRY != 0;
+                let untimed = h.flags & (abi::EVF_NO_ENTRY | abi::EVF_NO_DURATION) != 0;
                 Ok(Some(Event::Syscall(SyscallEvent {
                     ts_ns,
                     pid: h.tgid,
@@ -103,9 +115,11 @@ impl Decoder {
                     nr: h.nr,
                     args: h.args,
                     ret: (!noreturn).then_some(h.ret),
-                    duration_ns: (!noreturn && !no_entry).then_some(h.dur_ns),
+                    duration_ns: (!noreturn && !untimed).then_some(h.dur_ns),
                     captures,
                     argv_truncated,
+                    uid: h.uid,
+                    gid: h.gid,
                 })))
             }
             _ => Err(malformed("unknown record kind")),
@@ -203,6 +217,8 @@ mod tests {
             ncap: caps.len() as u16,
             flags,
             size: 0,
+            uid: 1000,
+            gid: 1000,
         };
         let mut body = Vec::new();
         for &(arg, kind, index, bytes, cflags) in caps {
@@ -223,7 +239,7 @@ mod tests {
         }
         h.size = (112 + body.len()) as u32;
         // SAFETY: EventHeader is 112 bytes of plain integers.
-        let raw: [u8; 112] = unsafe { std::mem::transmute(h) };
+        let raw: [u8; 120] = unsafe { std::mem::transmute(h) };
         let mut out = raw.to_vec();
         out.extend(body);
         out

@@ -36,8 +36,25 @@ pub struct SyscallRule {
     pub at_entry: bool,
     /// The syscall never returns (exit, exit_group): report it at entry.
     pub noreturn: bool,
-    /// Deliver only failures (return value -4095..=-1).
-    pub failed_only: bool,
+    /// Which calls to deliver.
+    pub deliver: Deliver,
+    /// A success replaces the caller's memory (execve): copy nothing then.
+    pub replaces_image: bool,
+}
+
+/// Which calls of a syscall the probe delivers; the others cost it nothing
+/// beyond the decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deliver {
+    All,
+    /// Failures only (return value -4095..=-1).
+    Failed,
+    /// A path lookup: failures whose errno is in
+    /// [`ProbeConfig::lookup_errnos`], and a success only when the same
+    /// thread's previous lookup failed (the end of a search).
+    Lookup,
+    /// Only calls whose first argument is fd 2 (writes to stderr).
+    Stderr,
 }
 
 /// How to set the probe up.
@@ -50,6 +67,15 @@ pub struct ProbeConfig {
     pub data_bytes: u32,
     /// Ring buffer size in KiB: a power of two, at least 4.
     pub ring_kib: u32,
+    /// Time every call (a program at syscall entry too). Without it the
+    /// probe runs only at exit, at about half the cost, and events have no
+    /// duration.
+    pub timed: bool,
+    /// Errnos (each below 64) for which [`Deliver::Lookup`] sends a failure.
+    pub lookup_errnos: &'static [i32],
+    /// Send an [`Event::Exec`](hostscope_core::model::Event::Exec) for every
+    /// successful exec of a traced process.
+    pub exec_records: bool,
 }
 
 /// The loaded, attached probe.
@@ -79,12 +105,22 @@ impl Probe {
         // Wake the reader once a quarter of the ring is queued; it also polls
         // on a timer, so small bursts are not held back for long.
         let wakeup_bytes = u64::from(ring_bytes / 4);
+        let exit_only = u32::from(!config.timed);
+        let exec_records = u32::from(config.exec_records);
+        let lookup_errnos = config
+            .lookup_errnos
+            .iter()
+            .filter(|&&e| (1..64).contains(&e))
+            .fold(0u64, |mask, &e| mask | 1 << e);
         let mut bpf = EbpfLoader::new()
             .btf(Some(&btf))
             .override_global("cfg_all", &all, true)
             .override_global("cfg_self_tgid", &self_tgid, true)
             .override_global("cfg_buf_len", &data_bytes, true)
             .override_global("cfg_wakeup_bytes", &wakeup_bytes, true)
+            .override_global("cfg_exit_only", &exit_only, true)
+            .override_global("cfg_lookup_errnos", &lookup_errnos, true)
+            .override_global("cfg_exec_events", &exec_records, true)
             .map_max_entries("events", ring_bytes)
             .map_max_entries("traced", pid_words())
             // aya has no typed API for task storage; only the kernel uses it.
@@ -106,8 +142,17 @@ impl Probe {
             ("hs_sys_enter", "sys_enter"),
             ("hs_sys_exit", "sys_exit"),
             ("hs_fork", "sched_process_fork"),
+            ("hs_exec", "sched_process_exec"),
             ("hs_exit", "sched_process_exit"),
         ] {
+            let unused = match program {
+                "hs_sys_enter" => !config.timed,
+                "hs_exec" => !config.exec_records,
+                _ => false,
+            };
+            if unused {
+                continue;
+            }
             let attach_err = |source| ProbeError::Attach {
                 program,
                 tracepoint,
@@ -233,8 +278,14 @@ fn spec_of(rule: &SyscallRule) -> Spec {
         flags: abi::SPEC_ENABLED,
         ..Spec::default()
     };
-    if rule.failed_only {
-        spec.flags |= abi::SPEC_FAILED_ONLY;
+    spec.flags |= match rule.deliver {
+        Deliver::All => 0,
+        Deliver::Failed => abi::SPEC_FAILED_ONLY,
+        Deliver::Lookup => abi::SPEC_LOOKUP,
+        Deliver::Stderr => abi::SPEC_STDERR,
+    };
+    if rule.replaces_image {
+        spec.flags |= abi::SPEC_EXEC;
     }
     if rule.at_entry {
         spec.flags |= abi::SPEC_ENTRY_CAPTURE;
@@ -295,7 +346,8 @@ mod tests {
             ],
             at_entry: false,
             noreturn: false,
-            failed_only: true,
+            deliver: Deliver::Failed,
+            replaces_image: false,
         };
         let spec = spec_of(&rule);
         assert_eq!(spec.kind, [0, abi::CAP_STR, 0, 0, abi::CAP_BUF_IN, 0]);

@@ -4,7 +4,7 @@
 use std::ffi::CString;
 
 use hostscope_core::model::{Capture, Event};
-use hostscope_ebpf::{Probe, ProbeConfig, Scope, SyscallRule};
+use hostscope_ebpf::{Deliver, Probe, ProbeConfig, Scope, SyscallRule};
 
 fn openat_rule(failed_only: bool) -> SyscallRule {
     SyscallRule {
@@ -19,7 +19,12 @@ fn openat_rule(failed_only: bool) -> SyscallRule {
         ],
         at_entry: false,
         noreturn: false,
-        failed_only,
+        deliver: if failed_only {
+            Deliver::Failed
+        } else {
+            Deliver::All
+        },
+        replaces_image: false,
     }
 }
 
@@ -43,6 +48,9 @@ async fn sees_its_own_failed_openat_with_the_path() {
         rules: vec![openat_rule(true)],
         data_bytes: 32,
         ring_kib: 1024,
+        timed: true,
+        lookup_errnos: &[],
+        exec_records: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -76,6 +84,9 @@ async fn a_fork_is_delivered_before_anything_the_child_does() {
         rules: vec![openat_rule(true)],
         data_bytes: 32,
         ring_kib: 1024,
+        timed: true,
+        lookup_errnos: &[],
+        exec_records: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -122,5 +133,108 @@ async fn a_fork_is_delivered_before_anything_the_child_does() {
             "child {child}: its openat came before its fork"
         );
     }
+    assert_eq!(probe.losses().unwrap().events_lost(), 0);
+}
+
+/// The why-missing setup: no entry program, failed lookups with chosen
+/// errnos plus the success that ends a search, writes to fd 2 only, and exec
+/// records.
+#[tokio::test(flavor = "current_thread")]
+async fn exit_only_lookups_send_failures_and_the_success_after_one() {
+    let mut write_captures = [Capture::None; 6];
+    write_captures[1] = Capture::BufIn { len_arg: 2 };
+    let mut lookup = openat_rule(false);
+    lookup.deliver = Deliver::Lookup;
+    let config = ProbeConfig {
+        scope: Scope::Pids,
+        rules: vec![
+            lookup,
+            SyscallRule {
+                nr: libc::SYS_write as u32,
+                captures: write_captures,
+                at_entry: false,
+                noreturn: false,
+                deliver: Deliver::Stderr,
+                replaces_image: false,
+            },
+        ],
+        data_bytes: 64,
+        ring_kib: 1024,
+        timed: false,
+        lookup_errnos: &[libc::ENOENT],
+        exec_records: true,
+    };
+    let mut probe = Probe::load(&config).expect("load the probe (run as root)");
+    let mut stream = probe.events().unwrap();
+    let me = std::process::id();
+    probe.trace_pid(me, true).unwrap();
+
+    let dir = std::env::temp_dir().join(format!("hs-exit-only-{me}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let present = dir.join("present");
+    std::fs::write(&present, "x").unwrap();
+    let missing = dir.join("missing");
+    let open = |path: &std::path::Path, flags: i32| {
+        let c = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid path; the fd, if any, is closed right away.
+        let fd = unsafe { libc::openat(libc::AT_FDCWD, c.as_ptr(), flags, 0o600) };
+        if fd >= 0 {
+            // SAFETY: our own fd.
+            unsafe { libc::close(fd) };
+        }
+    };
+    open(&present, libc::O_RDONLY); // a success after no failure: not sent
+    open(&missing, libc::O_RDONLY); // ENOENT: sent
+    open(&present, libc::O_RDONLY); // ends the search: sent
+    open(&present, libc::O_RDONLY); // not sent
+    open(&present, libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY); // EEXIST: not asked for
+    // SAFETY: zero-byte writes to our own fds.
+    unsafe {
+        libc::write(1, c"".as_ptr().cast(), 0);
+        libc::write(2, c"".as_ptr().cast(), 0);
+    }
+    let child = std::process::Command::new("/bin/true").status().unwrap();
+    assert!(child.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let events = collect(&mut stream);
+    let opens: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Syscall(s) if s.pid == me && s.nr == libc::SYS_openat as u32 => {
+                let path = s.capture(1)?.bytes.clone();
+                path.starts_with(dir.as_os_str().as_encoded_bytes())
+                    .then(|| (String::from_utf8(path).unwrap(), s.ret, s.duration_ns))
+            }
+            _ => None,
+        })
+        .collect();
+    let shown = |p: &std::path::Path| p.display().to_string();
+    assert_eq!(
+        opens,
+        [
+            (shown(&missing), Some(-i64::from(libc::ENOENT)), None),
+            (shown(&present), opens.get(1).and_then(|o| o.1), None),
+        ],
+        "the failure and the one success after it, untimed"
+    );
+    assert!(opens[1].1.is_some_and(|fd| fd >= 0));
+    let writes: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Syscall(s) if s.pid == me && s.nr == libc::SYS_write as u32 => Some(s.args[0]),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !writes.is_empty() && writes.iter().all(|&fd| fd == 2),
+        "only writes to fd 2: {writes:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Exec(x) if x.filename == b"/bin/true")),
+        "an exec record for the child"
+    );
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
 }

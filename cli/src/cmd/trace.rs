@@ -18,7 +18,7 @@ use hostscope_core::decode::{self, expr::SyscallSet};
 use hostscope_core::enrich::Enricher;
 use hostscope_core::model::{Arch, Event, Losses};
 use hostscope_core::output::{json, text};
-use hostscope_ebpf::{EventStream, Probe, ProbeConfig, Scope, SyscallRule};
+use hostscope_ebpf::{Deliver, EventStream, Probe, ProbeConfig, Scope, SyscallRule};
 use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -118,6 +118,9 @@ impl Plan {
             rules,
             data_bytes: self.data_bytes,
             ring_kib: self.ring_kib,
+            timed: true,
+            lookup_errnos: &[],
+            exec_records: false,
         }
     }
 }
@@ -128,7 +131,12 @@ fn rule(nr: u32, name: &str, failed_only: bool) -> SyscallRule {
         captures: decode::spec::captures(name),
         at_entry: decode::spec::captured_at_entry(name),
         noreturn: decode::spec::never_returns(name),
-        failed_only,
+        deliver: if failed_only {
+            Deliver::Failed
+        } else {
+            Deliver::All
+        },
+        replaces_image: false,
     }
 }
 
@@ -441,6 +449,8 @@ impl Sink {
                 }
             }
             Event::Fork(fork) => self.enricher.forked(&fork),
+            // Not asked for: the joined execve record says the same.
+            Event::Exec(_) => {}
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
                 if self.summary.is_some() {

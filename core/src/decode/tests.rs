@@ -25,6 +25,8 @@ fn event(arch: Arch, name: &str, args: [u64; 6], ret: Option<i64>) -> SyscallEve
         duration_ns: Some(0),
         captures: Vec::new(),
         argv_truncated: false,
+        uid: 0,
+        gid: 0,
     }
 }
 

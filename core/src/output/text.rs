@@ -75,6 +75,8 @@ mod tests {
             duration_ns: Some(duration_ns),
             captures: Vec::new(),
             argv_truncated: false,
+            uid: 0,
+            gid: 0,
         };
         let mut out = String::from("kept|");
         push_syscall_line(&mut out, &Enricher::new(false).call(&ev));

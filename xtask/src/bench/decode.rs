@@ -172,6 +172,8 @@ fn events() -> Vec<(&'static str, SyscallEvent)> {
         duration_ns: Some(1_234),
         captures,
         argv_truncated: false,
+        uid: 0,
+        gid: 0,
     };
     let capture = |arg: u8, index: u16, bytes: &[u8]| Captured {
         arg,
