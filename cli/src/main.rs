@@ -4,6 +4,7 @@
 mod args;
 mod cmd;
 mod launch;
+mod session;
 
 use std::io::Write;
 use std::process::ExitCode;
