@@ -25,6 +25,9 @@ pub enum Command {
     Ps(PsArgs),
     /// Trace syscalls, like strace, through an eBPF probe.
     Trace(TraceArgs),
+    /// Run or watch a program and say which file it looked for and did not
+    /// find (or could not open), and which of those made it fail.
+    WhyMissing(WhyMissingArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +88,41 @@ pub struct TraceArgs {
     #[arg(long, value_name = "KIB", default_value_t = 4096)]
     pub ring_kib: u32,
     /// The command to run and trace, with its arguments (after `--`).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hostscope why-missing -- ./app --config app.toml\n  hostscope why-missing -p 1234\n  hostscope why-missing --all --duration 30s --json"
+)]
+pub struct WhyMissingArgs {
+    /// Watch this running process (all its threads, and the children it
+    /// starts from now on) until it exits or Ctrl-C. Repeatable.
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pub pids: Vec<i32>,
+    /// Watch every process on the host (but hostscope itself); the report is
+    /// grouped by process.
+    #[arg(long, conflicts_with = "pids")]
+    pub all: bool,
+    /// Stop watching after this long (30s, 5m, 1h); Ctrl-C stops earlier.
+    #[arg(long, value_name = "TIME", value_parser = humantime::parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Print JSON Lines (records "missing", "denied", "search", "verdict").
+    #[arg(long)]
+    pub json: bool,
+    /// Also list the searches that were collapsed (found after k tries).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Write the report to FILE instead of standard error.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Size of the kernel's event ring buffer in KiB (a power of two, at
+    /// least 4).
+    #[arg(long, value_name = "KIB", default_value_t = 4096)]
+    pub ring_kib: u32,
+    /// The command to run and watch, with its arguments (after `--`). Its
+    /// standard input, output and error are its own.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
 }

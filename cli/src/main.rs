@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         args::Command::Ps(ps) => cmd::ps::run(&ps),
         args::Command::Trace(trace) => cmd::trace::run(&trace),
+        args::Command::WhyMissing(args) => cmd::why_missing::run(&args),
     };
     match result {
         Ok(code) => code,

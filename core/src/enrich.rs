@@ -78,6 +78,13 @@ impl Enricher {
         }
     }
 
+    /// `path` as `pid` would resolve it now (relative to `dirfd`, or its cwd
+    /// for `None`); `None` when not resolving or the base is unknown. For
+    /// paths that are not syscall path arguments (a unix socket's address).
+    pub fn resolve(&mut self, pid: u32, dirfd: Option<i32>, path: &[u8]) -> Option<PathBuf> {
+        self.resolver.as_mut()?.resolve(pid, dirfd, path)
+    }
+
     /// Gives a new process a copy of its parent's cwd and fds.
     pub fn forked(&mut self, fork: &ProcessFork) {
         if let Some(resolver) = &mut self.resolver {

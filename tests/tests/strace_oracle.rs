@@ -32,9 +32,9 @@
 //!   path; neither shows its own work before that exec (strace's child
 //!   stops itself before the exec, hostscope's child raises SIGSTOP and is
 //!   only traced from the exec on).
-//! - hostscope always traces clone/fork/vfork/chdir/fchdir for path
-//!   resolution, but shows only the `-e` selection: under `trace=%file`
-//!   only chdir of those, which strace's `%file` also has.
+//! - hostscope always traces chdir/fchdir for path resolution (and learns
+//!   of forks from the scheduler), but shows only the `-e` selection: under
+//!   `trace=%file` only chdir of those, which strace's `%file` also has.
 //! - Signals (`--- SIG…`) and exits (`+++ …`) are not syscalls: strace's
 //!   lines for them are skipped, and so are hostscope's `exit` records.
 //! - `getcwd` is in both tools' `%file` class but names no path (its string

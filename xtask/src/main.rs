@@ -5,7 +5,7 @@ mod bench;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask bench trace|decode [--runs N] [--iterations N]";
+const USAGE: &str = "usage: cargo xtask bench trace|why-missing|decode [--runs N] [--iterations N]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -16,6 +16,9 @@ fn main() -> Result<()> {
         .as_slice()
     {
         ["bench", "trace", rest @ ..] => bench::trace::run(&bench::Options::parse(rest)?),
+        ["bench", "why-missing", rest @ ..] => {
+            bench::why_missing::run(&bench::Options::parse(rest)?)
+        }
         ["bench", "decode", rest @ ..] => bench::decode::run(&bench::Options::parse(rest)?),
         _ => bail!("{USAGE}"),
     }

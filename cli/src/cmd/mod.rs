@@ -3,6 +3,7 @@
 
 pub mod ps;
 pub mod trace;
+pub mod why_missing;
 
 /// A request that cannot be carried out as asked (a bad expression, a pid
 /// that does not exist): exits with status 2, like a usage error.

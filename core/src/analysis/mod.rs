@@ -1,3 +1,4 @@
 //! Analyses over the event stream.
 
 pub mod summary;
+pub mod why_missing;

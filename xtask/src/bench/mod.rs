@@ -2,6 +2,7 @@
 
 pub mod decode;
 pub mod trace;
+pub mod why_missing;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

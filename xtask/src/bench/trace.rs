@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 
 use super::{Options, build_drain_example, build_hostscope, compile_c, median};
 
-const WORKLOAD: &str = r#"
+pub(super) const WORKLOAD: &str = r#"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,24 +257,24 @@ fn parse_loss_line(stderr: &str) -> Option<(u64, u64)> {
     Some((events, lost))
 }
 
-enum Ready {
+pub(super) enum Ready {
     Stdout(&'static str),
     Stderr(&'static str),
 }
 
-struct Tracer {
+pub(super) struct Tracer {
     child: Child,
     stderr: mpsc::Receiver<String>,
 }
 
-struct Finished {
-    stderr: String,
-    peak_rss_kib: u64,
+pub(super) struct Finished {
+    pub stderr: String,
+    pub peak_rss_kib: u64,
 }
 
 impl Tracer {
     /// Starts a tracer and waits until it says it is attached.
-    fn start(cmd: &mut Command, ready: Ready) -> Result<Tracer> {
+    pub(super) fn start(cmd: &mut Command, ready: Ready) -> Result<Tracer> {
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -317,7 +317,7 @@ impl Tracer {
 
     /// Waits for the tracer to exit (after SIGINT if `interrupt`), with its
     /// stderr and peak RSS.
-    fn finish(self, interrupt: bool) -> Result<Finished> {
+    pub(super) fn finish(self, interrupt: bool) -> Result<Finished> {
         let pid = self.child.id() as libc::pid_t;
         let mut status = 0;
         // SAFETY: an all-zero rusage is valid; wait4 fills it.

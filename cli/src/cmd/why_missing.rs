@@ -1,0 +1,303 @@
+//! `hostscope why-missing`: which files a program looked for and did not
+//! find, and which of those made it fail.
+//!
+//! Source: the probe in its cheapest mode (no entry program; failed path
+//! lookups, the success that ends a search, writes to stderr, forks, execs
+//! and exits). Analyses: the enricher (cwd and dirfd resolution) and
+//! [`why_missing::Analyzer`]. Sink: the report on stderr (or `-o FILE`) at
+//! the end, as text or JSON Lines.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use hostscope_core::analysis::why_missing::{self, Analyzer, Lookup, Observation};
+use hostscope_core::decode::{self, spec};
+use hostscope_core::enrich::Enricher;
+use hostscope_core::model::{Arch, Event, SyscallEvent};
+use hostscope_ebpf::{Deliver, ProbeConfig, SyscallRule};
+
+use crate::args::WhyMissingArgs;
+use crate::cmd::UsageError;
+use crate::session::{self, Consumer, Target};
+
+/// The errnos of a lookup that did not find, or was not allowed to open,
+/// what it named. Others (EEXIST, EBADF, …) are not about a missing file.
+const LOOKUP_ERRNOS: &[i32] = &[
+    libc::ENOENT,
+    libc::ENOTDIR,
+    libc::EACCES,
+    libc::EPERM,
+    libc::ELOOP,
+    libc::ENAMETOOLONG,
+];
+
+/// Bytes of each write to stderr kept as evidence.
+const STDERR_BYTES: u32 = 256;
+
+#[derive(Debug)]
+struct Plan {
+    target: Target,
+    duration: Option<Duration>,
+    json: bool,
+    verbose: bool,
+    output: Option<PathBuf>,
+    ring_kib: u32,
+}
+
+impl Plan {
+    fn from_args(args: &WhyMissingArgs) -> Result<Plan, UsageError> {
+        // Children are always followed: a missing file is as often the
+        // business of a child (a shell's command, a helper) as of the parent.
+        let target = Target::from_flags(&args.command, &args.pids, true, args.all)?;
+        if args.duration.is_some() && matches!(target, Target::Command(_)) {
+            return Err(UsageError(
+                "--duration is for -p and --all; a command is watched until it exits".into(),
+            ));
+        }
+        Ok(Plan {
+            target,
+            duration: args.duration,
+            json: args.json,
+            verbose: args.verbose,
+            output: args.output.clone(),
+            ring_kib: args.ring_kib,
+        })
+    }
+
+    fn probe_config(&self) -> ProbeConfig {
+        let arch = Arch::native();
+        let rules = decode::sysno::all(arch)
+            .filter_map(|(nr, name)| rule(nr, name))
+            .collect();
+        ProbeConfig {
+            scope: self.target.scope(),
+            rules,
+            data_bytes: STDERR_BYTES,
+            ring_kib: self.ring_kib,
+            timed: false,
+            lookup_errnos: LOOKUP_ERRNOS,
+            exec_records: true,
+        }
+    }
+}
+
+/// What the probe sends for syscall `name`: its path arguments only, never
+/// the rest (argv, buffers), to copy as little as possible.
+fn rule(nr: u32, name: &str) -> Option<SyscallRule> {
+    let mut captures = [hostscope_core::model::Capture::None; 6];
+    let deliver = match name {
+        // The cwd must be followed to resolve relative paths, so every
+        // chdir is sent, failed or not.
+        "chdir" | "fchdir" => Deliver::All,
+        "connect" | "bind" => {
+            captures = spec::captures(name);
+            Deliver::Lookup
+        }
+        "write" => {
+            captures = spec::captures(name);
+            Deliver::Stderr
+        }
+        _ if !spec::path_args(name).is_empty() => Deliver::Lookup,
+        _ => return None,
+    };
+    for arg in spec::path_args(name) {
+        captures[usize::from(arg.path_arg)] = hostscope_core::model::Capture::Str;
+    }
+    Some(SyscallRule {
+        nr,
+        captures,
+        at_entry: false,
+        noreturn: false,
+        deliver,
+        replaces_image: matches!(name, "execve" | "execveat"),
+    })
+}
+
+pub fn run(args: &WhyMissingArgs) -> anyhow::Result<ExitCode> {
+    let plan = Plan::from_args(args)?;
+    hostscope_ebpf::check_privileges()?;
+    let program = match session::find_program(&plan.target) {
+        Ok(program) => program,
+        Err(code) => return Ok(code),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the event loop")?;
+    runtime.block_on(watch(plan, program))
+}
+
+async fn watch(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    // Opened first: a report that cannot be written should fail before the
+    // command runs, not after.
+    let mut out: Box<dyn Write> = match &plan.output {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("could not create {}", path.display()))?,
+        ),
+        None => Box::new(io::stderr()),
+    };
+    let color = plan.output.is_none()
+        && io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let root = matches!(plan.target, Target::Command(_));
+    let mut collector = Collector {
+        enricher: Enricher::new(true),
+        analyzer: None,
+        root,
+    };
+    let finished = match session::run(
+        &plan.target,
+        program,
+        &plan.probe_config(),
+        &mut collector,
+        plan.duration,
+    )
+    .await?
+    {
+        Ok(finished) => finished,
+        Err(code) => return Ok(code),
+    };
+    if let Err(err) = &finished.stopped {
+        anyhow::bail!("{err:#}");
+    }
+    let lost = finished.losses.events_lost() + finished.malformed;
+    let mut analyzer = collector.analyzer.unwrap_or_else(|| Analyzer::new(None));
+    if let Some((pid, status)) = finished.child {
+        // The exit record can be missed (lost, or the probe detached first);
+        // the status from waitpid is the truth.
+        analyzer.observe(Observation::Exit {
+            ts_ns: 0,
+            pid,
+            comm: Vec::new(),
+            wait_status: status,
+        });
+    }
+    let mut report = analyzer.report();
+    report.events_lost = lost;
+    if plan.json {
+        for record in why_missing::render::json_records(&report) {
+            serde_json::to_writer(&mut out, &record)?;
+            out.write_all(b"\n")?;
+        }
+    } else {
+        out.write_all(why_missing::render::render_text(&report, plan.verbose, color).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(finished.exit_code())
+}
+
+/// Turns probe events into the analyzer's observations.
+struct Collector {
+    enricher: Enricher,
+    /// Created at the first watched pid, which is the root when we started
+    /// the command.
+    analyzer: Option<Analyzer>,
+    root: bool,
+}
+
+impl Collector {
+    fn analyzer(&mut self) -> &mut Analyzer {
+        self.analyzer.get_or_insert_with(|| Analyzer::new(None))
+    }
+
+    fn syscall(&mut self, ev: &SyscallEvent) {
+        let call = self.enricher.call(ev);
+        let name = call.decoded.name.as_ref();
+        let observation = match name {
+            "write" => ev.capture(1).map(|c| Observation::Stderr {
+                ts_ns: ev.ts_ns,
+                pid: ev.pid,
+                bytes: c.bytes.clone(),
+            }),
+            "connect" | "bind" => unix_socket_path(ev).map(|path| {
+                let resolved = self.enricher.resolve(ev.pid, None, &path);
+                lookup(ev, name, path, resolved)
+            }),
+            "fchdir" => None,
+            _ => match call.path {
+                Some(p) if !p.path.is_empty() => {
+                    Some(lookup(ev, name, p.path.to_vec(), p.resolved.clone()))
+                }
+                // A successful exec has no path left to read: the exec
+                // record names the file.
+                _ if ev.errno().is_none() && matches!(name, "execve" | "execveat") => {
+                    Some(lookup(ev, name, Vec::new(), None))
+                }
+                _ => None,
+            },
+        };
+        if let Some(observation) = observation {
+            self.analyzer().observe(observation);
+        }
+    }
+}
+
+impl Consumer for Collector {
+    fn watch(&mut self, pid: u32) {
+        self.enricher.watch(pid);
+        if self.analyzer.is_none() {
+            self.analyzer = Some(Analyzer::new(self.root.then_some(pid)));
+        }
+    }
+
+    fn event(&mut self, event: Event) -> io::Result<()> {
+        match event {
+            Event::Syscall(ev) => self.syscall(&ev),
+            Event::Fork(fork) => {
+                self.enricher.forked(&fork);
+                self.analyzer().observe(Observation::Fork {
+                    ts_ns: fork.ts_ns,
+                    parent: fork.parent,
+                    child: fork.child,
+                });
+            }
+            Event::Exec(exec) => self.analyzer().observe(Observation::Exec {
+                ts_ns: exec.ts_ns,
+                pid: exec.pid,
+                filename: exec.filename,
+            }),
+            Event::Exit(exit) => {
+                self.enricher.exited(&exit);
+                self.analyzer().observe(Observation::Exit {
+                    ts_ns: exit.ts_ns,
+                    pid: exit.pid,
+                    comm: exit.comm,
+                    wait_status: exit.wait_status,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn lookup(ev: &SyscallEvent, name: &str, path: Vec<u8>, resolved: Option<PathBuf>) -> Observation {
+    Observation::Lookup(Lookup {
+        ts_ns: ev.ts_ns,
+        pid: ev.pid,
+        tid: ev.tid,
+        comm: ev.comm.clone(),
+        syscall: name.to_owned(),
+        errno: ev.errno(),
+        path,
+        resolved,
+        uid: ev.uid,
+        gid: ev.gid,
+    })
+}
+
+/// The filesystem path of an AF_UNIX address (abstract addresses, which
+/// start with a NUL, name no file).
+fn unix_socket_path(ev: &SyscallEvent) -> Option<Vec<u8>> {
+    let addr = &ev.capture(1)?.bytes;
+    let family = u16::from_ne_bytes([*addr.first()?, *addr.get(1)?]);
+    if i32::from(family) != libc::AF_UNIX {
+        return None;
+    }
+    let path = &addr[2..];
+    let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+    (end > 0).then(|| path[..end].to_vec())
+}
