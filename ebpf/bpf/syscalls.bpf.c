@@ -17,7 +17,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile u32 cfg_all = 0;       /* trace every process but cfg_self_tgid */
 const volatile u32 cfg_self_tgid = 0; /* hostscope itself */
 const volatile u32 cfg_buf_len = 32;  /* bytes of read/write data to copy */
-const volatile u64 cfg_wakeup_bytes = 1 << 16; /* wake the reader past this */
+const volatile u64 cfg_wakeup_bytes = 1 << 16; /* per CPU: wake the reader past this */
 /* No sys_enter program is attached: arguments come from the registers at
  * exit, and nothing is timed. Half the cost for what needs no durations. */
 const volatile u32 cfg_exit_only = 0;
@@ -93,6 +93,8 @@ struct scratch {
 	 * loaded from a map it is an unknown (masked) value to the verifier, so
 	 * the capture callbacks verify in one pass instead of once per offset. */
 	u32 off;
+	u32 pad;
+	u64 unwoken; /* bytes sent since this CPU last woke the reader */
 };
 
 struct {
@@ -135,14 +137,21 @@ static __always_inline bool failed(s64 ret)
 
 /* Sends a finished record. Wakeups are batched: waking the reader for every
  * record costs more than the probe itself, so the reader is only woken once
- * cfg_wakeup_bytes are queued, and otherwise polls on a short timer. */
-static __always_inline void submit(struct hs_event *ev, u32 size)
+ * this CPU has queued cfg_wakeup_bytes since its last wakeup, and otherwise
+ * polls on a short timer. Counted per CPU rather than asked of the ring: the
+ * ring's consumer position is written by the reader on another CPU, and
+ * reading it for every record bounces its cache line. */
+static __always_inline void submit(struct scratch *s, struct hs_event *ev, u32 size)
 {
-	u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes
-		? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	if (size < sizeof(*ev) || size > SCRATCH_SIZE)
 		return;
 	ev->size = size;
+	u64 flags = BPF_RB_NO_WAKEUP;
+	s->unwoken += size;
+	if (s->unwoken >= cfg_wakeup_bytes) {
+		s->unwoken = 0;
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
 	if (bpf_ringbuf_output(&events, ev, size, flags))
 		count(HS_STAT_RING_FULL);
 	else
@@ -384,7 +393,7 @@ int hs_sys_enter(u64 *ctx)
 			ev->args[i] = p.args[i];
 		if (noreturn) {
 			ev->flags |= HS_EVF_NORETURN;
-			submit(ev, sizeof(*ev));
+			submit(s, ev, sizeof(*ev));
 			return 0;
 		}
 		s->off = sizeof(*ev);
@@ -392,7 +401,7 @@ int hs_sys_enter(u64 *ctx)
 		bpf_loop(spec->cap_hi - spec->cap_lo, capture_entry_arg, &c, 0);
 		if (c.argv)
 			bpf_loop(HS_MAX_ARGV, capture_argv_item, &c, 0);
-		submit(ev, s->off);
+		submit(s, ev, s->off);
 	}
 
 	struct pending *slot = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL,
@@ -405,26 +414,109 @@ int hs_sys_enter(u64 *ctx)
 	return 0;
 }
 
+/* Whether a finished call is worth a record, by its spec's delivery rule.
+ * `st` is the thread's state when already looked up (timed mode). */
+static __always_inline bool wanted(const struct hs_spec *spec, s64 ret, u64 arg0,
+				   struct pending *st, struct task_struct *task)
+{
+	if ((spec->flags & HS_SPEC_FAILED_ONLY) && !failed(ret))
+		return false;
+	if ((spec->flags & HS_SPEC_STDERR) && arg0 != 2)
+		return false;
+	if (!(spec->flags & HS_SPEC_LOOKUP))
+		return true;
+	/* Most lookups succeed, and a success matters only as the end of a
+	 * search: the one right after a failure of the same thread. */
+	bool fail = failed(ret);
+	if (fail) {
+		u64 err = -ret;
+		if (err >= 64 || !((cfg_lookup_errnos >> err) & 1))
+			return false;
+	}
+	if (!st)
+		st = bpf_task_storage_get(&inflight, task, NULL,
+					  fail ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!st)
+		return fail;
+	if (fail) {
+		if (!st->after_fail)
+			st->after_fail = 1;
+		return true;
+	}
+	if (!st->after_fail)
+		return false;
+	st->after_fail = 0;
+	return true;
+}
+
+/* Fills the record's captures and sends it. */
+static __always_inline void finish(struct scratch *s, struct hs_event *ev,
+				   const struct hs_spec *spec, s64 ret)
+{
+	u32 off = sizeof(*ev);
+	bool memory_gone = (spec->flags & HS_SPEC_EXEC) && !failed(ret);
+	u32 ncap = spec->cap_hi - spec->cap_lo;
+	if (!(spec->flags & HS_SPEC_ENTRY_CAPTURE) && !memory_gone && ncap) {
+		s->off = off;
+		struct capture_ctx c = { .s = s, .ev = ev, .spec = spec, .ret = ret };
+		u32 i = spec->cap_lo;
+		/* One string (a path: most of what is traced) needs no loop. */
+		if (ncap == 1 && i < HS_NARGS && spec->kind[i] == HS_CAP_STR) {
+			const void *ptr = (const void *)arg_at(ev, i);
+			if (ptr)
+				put(&c, i, HS_CAP_STR, 0, ptr, HS_MAX_STR, HS_MAX_STR, true);
+		} else {
+			bpf_loop(ncap, capture_arg, &c, 0);
+		}
+		off = s->off;
+	}
+	submit(s, ev, off);
+}
+
+/* Without an entry program: everything comes from the registers, and the
+ * decision is made before any other work, since most calls are not sent. */
+static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret)
+{
+	u32 nr = (u32)SYSCALL_NR(regs);
+	if (nr >= HS_MAX_SYSCALLS)
+		return 0;
+	const struct hs_spec *spec = bpf_map_lookup_elem(&specs, &nr);
+	if (!spec || !(spec->flags & HS_SPEC_ENABLED))
+		return 0;
+	u64 args[HS_NARGS];
+	read_args(args, regs);
+	if (!wanted(spec, ret, args[0], NULL, bpf_get_current_task_btf()))
+		return 0;
+	u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct hs_event *ev = start(s, HS_EV_SYSCALL, pid_tgid);
+	ev->nr = nr;
+	ev->flags = HS_EVF_NO_DURATION;
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ret = ret;
+	for (int i = 0; i < HS_NARGS; i++)
+		ev->args[i] = args[i];
+	finish(s, ev, spec, ret);
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int hs_sys_exit(u64 *ctx)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_target(pid_tgid >> 32))
 		return 0;
+	s64 ret = (s64)ctx[1];
+	if (cfg_exit_only)
+		return exit_only(pid_tgid, (struct pt_regs *)ctx[0], ret);
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct pending *pp = NULL;
+	struct pending *pp = bpf_task_storage_get(&inflight, task, NULL, 0);
 	struct pending p;
 	u16 evflags = 0;
 	u64 now = bpf_ktime_get_ns();
-	if (!cfg_exit_only)
-		pp = bpf_task_storage_get(&inflight, task, NULL, 0);
-	if (cfg_exit_only) {
-		struct pt_regs *regs = (struct pt_regs *)ctx[0];
-		p.nr = (u32)SYSCALL_NR(regs);
-		p.ts_ns = now;
-		read_args(p.args, regs);
-		evflags = HS_EVF_NO_DURATION;
-	} else if (pp && pp->active) {
+	if (pp && pp->active) {
 		pp->active = 0;
 		p = *pp;
 		/* Keep p a real stack copy: merged with the path below, reads
@@ -451,33 +543,8 @@ int hs_sys_exit(u64 *ctx)
 		return 0;
 	if (evflags & HS_EVF_NO_ENTRY)
 		count(HS_STAT_UNMATCHED_EXIT);
-	s64 ret = (s64)ctx[1];
-	if ((spec->flags & HS_SPEC_FAILED_ONLY) && !failed(ret))
+	if (!wanted(spec, ret, p.args[0], pp, task))
 		return 0;
-	if ((spec->flags & HS_SPEC_STDERR) && p.args[0] != 2)
-		return 0;
-	if (spec->flags & HS_SPEC_LOOKUP) {
-		/* Most lookups succeed, and a success matters only as the end of
-		 * a search: the one right after a failure of the same thread. */
-		bool fail = failed(ret);
-		if (fail) {
-			u64 err = -ret;
-			if (err >= 64 || !((cfg_lookup_errnos >> err) & 1))
-				return 0;
-		}
-		struct pending *st = pp;
-		if (!st)
-			st = bpf_task_storage_get(&inflight, task, NULL,
-						  fail ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-		if (fail) {
-			if (st)
-				st->after_fail = 1;
-		} else {
-			if (!st || !st->after_fail)
-				return 0;
-			st->after_fail = 0;
-		}
-	}
 
 	u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
@@ -491,15 +558,7 @@ int hs_sys_exit(u64 *ctx)
 	ev->ret = ret;
 	for (int i = 0; i < HS_NARGS; i++)
 		ev->args[i] = p.args[i];
-	u32 off = sizeof(*ev);
-	bool memory_gone = (spec->flags & HS_SPEC_EXEC) && !failed(ret);
-	if (!(spec->flags & HS_SPEC_ENTRY_CAPTURE) && !memory_gone && spec->cap_hi > spec->cap_lo) {
-		s->off = off;
-		struct capture_ctx c = { .s = s, .ev = ev, .spec = spec, .ret = ret };
-		bpf_loop(spec->cap_hi - spec->cap_lo, capture_arg, &c, 0);
-		off = s->off;
-	}
-	submit(ev, off);
+	finish(s, ev, spec, ret);
 	return 0;
 }
 
@@ -537,7 +596,7 @@ int hs_fork(u64 *ctx)
 			struct hs_event *ev = start(s, HS_EV_FORK, bpf_get_current_pid_tgid());
 			ev->ts_ns = bpf_ktime_get_ns();
 			ev->ret = ctgid;
-			submit(ev, sizeof(*ev));
+			submit(s, ev, sizeof(*ev));
 		}
 	}
 	struct pending *slot = bpf_task_storage_get(&inflight, child, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -582,7 +641,7 @@ int hs_exec(u64 *ctx)
 		count(HS_STAT_UNREADABLE);
 	}
 	ev->ncap = 1;
-	submit(ev, (sizeof(*ev) + sizeof(*hc) + hc->len + 7) & ~7u);
+	submit(s, ev, (sizeof(*ev) + sizeof(*hc) + hc->len + 7) & ~7u);
 	return 0;
 }
 
@@ -604,7 +663,7 @@ int hs_exit(u64 *ctx)
 		if (!code)
 			code = task->signal->group_exit_code;
 		ev->ret = code;
-		submit(ev, sizeof(*ev));
+		submit(s, ev, sizeof(*ev));
 	}
 	if (!cfg_all) {
 		u64 *bits = traced_word(tgid);

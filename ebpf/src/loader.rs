@@ -102,9 +102,11 @@ impl Probe {
         let self_tgid = std::process::id();
         let all = u32::from(config.scope == Scope::All);
         let data_bytes = config.data_bytes.min(4096);
-        // Wake the reader once a quarter of the ring is queued; it also polls
-        // on a timer, so small bursts are not held back for long.
-        let wakeup_bytes = u64::from(ring_bytes / 4);
+        // Wake the reader once a quarter of the ring is queued, counted per
+        // CPU; it also polls on a timer, so small bursts are not held back
+        // for long.
+        let cpus = aya::util::nr_cpus().map_or(1, |n| n.max(1)) as u64;
+        let wakeup_bytes = (u64::from(ring_bytes / 4) / cpus).max(4096);
         let exit_only = u32::from(!config.timed);
         let exec_records = u32::from(config.exec_records);
         let lookup_errnos = config
