@@ -47,14 +47,24 @@ struct {
 	__type(value, u32);
 } trace_flags SEC(".maps");
 
+/* One bit per thread id: its last HS_SPEC_LOOKUP call failed, so its next
+ * successful one ends a search and is sent. Checked on every successful
+ * lookup of every traced thread, hence an array the verifier inlines rather
+ * than task storage, whose lookup is a helper call. Sized like `traced`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HS_PID_WORDS);
+	__type(key, u32);
+	__type(value, u64);
+} searching SEC(".maps");
+
 struct pending {
 	u64 ts_ns;
 	u64 args[HS_NARGS];
 	u32 nr;
 	u8 active; /* inside a syscall whose entry we saw */
 	u8 skip;   /* a new task's first return (from clone): not a loss */
-	u8 after_fail; /* the thread's last HS_SPEC_LOOKUP call failed */
-	u8 pad;
+	u16 pad;
 };
 
 /* Per thread: the syscall it is in. Task storage lives and dies with the
@@ -414,10 +424,9 @@ int hs_sys_enter(u64 *ctx)
 	return 0;
 }
 
-/* Whether a finished call is worth a record, by its spec's delivery rule.
- * `st` is the thread's state when already looked up (timed mode). */
-static __always_inline bool wanted(const struct hs_spec *spec, s64 ret, u64 arg0,
-				   struct pending *st, struct task_struct *task)
+/* Whether a finished call of thread `tid` is worth a record, by its spec's
+ * delivery rule. */
+static __always_inline bool wanted(const struct hs_spec *spec, s64 ret, u64 arg0, u32 tid)
 {
 	if ((spec->flags & HS_SPEC_FAILED_ONLY) && !failed(ret))
 		return false;
@@ -433,19 +442,19 @@ static __always_inline bool wanted(const struct hs_spec *spec, s64 ret, u64 arg0
 		if (err >= 64 || !((cfg_lookup_errnos >> err) & 1))
 			return false;
 	}
-	if (!st)
-		st = bpf_task_storage_get(&inflight, task, NULL,
-					  fail ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	if (!st)
+	u32 w = tid / 64;
+	u64 *word = bpf_map_lookup_elem(&searching, &w);
+	if (!word)
 		return fail;
+	u64 bit = 1ULL << (tid % 64);
 	if (fail) {
-		if (!st->after_fail)
-			st->after_fail = 1;
+		if (!(*word & bit))
+			__sync_fetch_and_or(word, bit);
 		return true;
 	}
-	if (!st->after_fail)
+	if (!(*word & bit))
 		return false;
-	st->after_fail = 0;
+	__sync_fetch_and_and(word, ~bit);
 	return true;
 }
 
@@ -485,7 +494,7 @@ static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret
 		return 0;
 	u64 args[HS_NARGS];
 	read_args(args, regs);
-	if (!wanted(spec, ret, args[0], NULL, bpf_get_current_task_btf()))
+	if (!wanted(spec, ret, args[0], (u32)pid_tgid))
 		return 0;
 	u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
@@ -543,7 +552,7 @@ int hs_sys_exit(u64 *ctx)
 		return 0;
 	if (evflags & HS_EVF_NO_ENTRY)
 		count(HS_STAT_UNMATCHED_EXIT);
-	if (!wanted(spec, ret, p.args[0], pp, task))
+	if (!wanted(spec, ret, p.args[0], (u32)pid_tgid))
 		return 0;
 
 	u32 zero = 0;
@@ -652,7 +661,16 @@ int hs_exit(u64 *ctx)
 	bool group_dead = (bool)ctx[1];
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u32 tgid = pid_tgid >> 32;
-	if (!is_target(tgid) || !group_dead)
+	if (!is_target(tgid))
+		return 0;
+	/* A thread id can be reused: the next thread must not inherit a
+	 * search this one left open. */
+	u32 tid = (u32)pid_tgid;
+	u32 w = tid / 64;
+	u64 *word = bpf_map_lookup_elem(&searching, &w);
+	if (word && (*word & (1ULL << (tid % 64))))
+		__sync_fetch_and_and(word, ~(1ULL << (tid % 64)));
+	if (!group_dead)
 		return 0;
 	u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);

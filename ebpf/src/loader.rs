@@ -108,6 +108,7 @@ impl Probe {
         let cpus = aya::util::nr_cpus().map_or(1, |n| n.max(1)) as u64;
         let wakeup_bytes = (u64::from(ring_bytes / 4) / cpus).max(4096);
         let exit_only = u32::from(!config.timed);
+        let pid_words = pid_words();
         let exec_records = u32::from(config.exec_records);
         let lookup_errnos = config
             .lookup_errnos
@@ -124,7 +125,8 @@ impl Probe {
             .override_global("cfg_lookup_errnos", &lookup_errnos, true)
             .override_global("cfg_exec_events", &exec_records, true)
             .map_max_entries("events", ring_bytes)
-            .map_max_entries("traced", pid_words())
+            .map_max_entries("traced", pid_words)
+            .map_max_entries("searching", pid_words)
             // aya has no typed API for task storage; only the kernel uses it.
             .allow_unsupported_maps()
             .load(SYSCALLS_OBJ)
