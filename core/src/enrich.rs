@@ -92,6 +92,23 @@ impl Enricher {
         }
     }
 
+    /// Like [`call`](Self::call) for a consumer that needs the syscall's
+    /// name and path but not its decoded arguments, which cost allocations
+    /// per event. `None` for a syscall number without a name.
+    pub fn path_of<'a>(
+        &mut self,
+        event: &'a SyscallEvent,
+    ) -> Option<(&'static str, Option<PathRef<'a>>)> {
+        let name = decode::sysno::name(event.arch, event.nr)?;
+        let path = self.path(event, name);
+        if let Some(resolver) = &mut self.resolver
+            && let Some(effect) = effect(event, name, path.as_ref())
+        {
+            resolver.apply(event.pid, effect);
+        }
+        Some((name, path))
+    }
+
     /// Forgets an exited process.
     pub fn exited(&mut self, exit: &ProcessExit) {
         if let Some(resolver) = &mut self.resolver {

@@ -170,6 +170,9 @@ impl Resolver {
 /// symlinked directories; it never touches the filesystem, which may have
 /// changed since the call.
 fn normalize(path: &Path) -> PathBuf {
+    if is_normal(path.as_os_str().as_bytes()) {
+        return path.to_path_buf();
+    }
     // Normalizing only ever shortens: one allocation is enough.
     let mut out = PathBuf::with_capacity(path.as_os_str().len().max(1));
     for component in path.components() {
@@ -185,6 +188,19 @@ fn normalize(path: &Path) -> PathBuf {
         out.push("/");
     }
     out
+}
+
+/// Whether an absolute path is already in normal form: no empty, `.` or
+/// `..` components and no trailing slash. Most paths programs pass are, and
+/// checking the bytes is much cheaper than rebuilding them.
+fn is_normal(bytes: &[u8]) -> bool {
+    if bytes == b"/" {
+        return true;
+    }
+    bytes.first() == Some(&b'/')
+        && bytes[1..]
+            .split(|&b| b == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b"..")
 }
 
 #[cfg(test)]
@@ -209,6 +225,26 @@ mod tests {
             r.resolve(99, Some(7), b"/etc/hosts"),
             Some("/etc/hosts".into())
         );
+    }
+
+    #[test]
+    fn normal_form_is_recognised_without_rebuilding() {
+        for (path, normal) in [
+            ("/", true),
+            ("/etc/hosts", true),
+            ("/etc/.hidden", true),
+            ("/etc/../x", false),
+            ("/etc/./x", false),
+            ("/etc//x", false),
+            ("/etc/", false),
+            ("etc/x", false),
+        ] {
+            assert_eq!(is_normal(path.as_bytes()), normal, "{path}");
+            if normal {
+                assert_eq!(normalize(Path::new(path)), Path::new(path));
+            }
+        }
+        assert_eq!(normalize(Path::new("/etc//x/")), Path::new("/etc/x"));
     }
 
     #[test]

@@ -205,8 +205,9 @@ impl Collector {
     }
 
     fn syscall(&mut self, ev: &SyscallEvent) {
-        let call = self.enricher.call(ev);
-        let name = call.decoded.name.as_ref();
+        let Some((name, path)) = self.enricher.path_of(ev) else {
+            return;
+        };
         let observation = match name {
             "write" => ev.capture(1).map(|c| Observation::Stderr {
                 ts_ns: ev.ts_ns,
@@ -218,9 +219,9 @@ impl Collector {
                 lookup(ev, name, path, resolved)
             }),
             "fchdir" => None,
-            _ => match call.path {
+            _ => match path {
                 Some(p) if !p.path.is_empty() => {
-                    Some(lookup(ev, name, p.path.to_vec(), p.resolved.clone()))
+                    Some(lookup(ev, name, p.path.to_vec(), p.resolved))
                 }
                 // A successful exec has no path left to read: the exec
                 // record names the file.
@@ -274,13 +275,18 @@ impl Consumer for Collector {
     }
 }
 
-fn lookup(ev: &SyscallEvent, name: &str, path: Vec<u8>, resolved: Option<PathBuf>) -> Observation {
+fn lookup(
+    ev: &SyscallEvent,
+    name: &'static str,
+    path: Vec<u8>,
+    resolved: Option<PathBuf>,
+) -> Observation {
     Observation::Lookup(Lookup {
         ts_ns: ev.ts_ns,
         pid: ev.pid,
         tid: ev.tid,
         comm: ev.comm.clone(),
-        syscall: name.to_owned(),
+        syscall: name,
         errno: ev.errno(),
         path,
         resolved,

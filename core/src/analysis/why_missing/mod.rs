@@ -40,7 +40,7 @@ pub struct Lookup {
     /// The thread's name, raw bytes (hostile: escape before printing).
     pub comm: Vec<u8>,
     /// The syscall's name: `"openat"`, `"newfstatat"`, `"execve"`, …
-    pub syscall: String,
+    pub syscall: &'static str,
     /// `None`: it succeeded.
     pub errno: Option<i32>,
     /// The path as passed (hostile bytes). Empty for a successful execve,
@@ -108,7 +108,7 @@ const STDERR_BYTES: usize = 4096;
 /// the same syscall, errno and place, folded together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
-    pub syscall: String,
+    pub syscall: &'static str,
     pub errno: i32,
     /// The path as passed, at the first attempt.
     pub path: Vec<u8>,
@@ -165,7 +165,7 @@ impl Attempt {
     }
 
     fn is_exec(&self) -> bool {
-        matches!(self.syscall.as_str(), "execve" | "execveat")
+        matches!(self.syscall, "execve" | "execveat")
     }
 
     /// The absolute path to look at now, if there is one.

@@ -520,7 +520,7 @@ impl<'a> Common<'a> {
         Common {
             pid,
             comm: JsonBytes(comm),
-            syscall: &a.syscall,
+            syscall: a.syscall,
             errno: errno::name(a.errno),
             path: JsonBytes(&a.path),
             resolved: resolved(a),
@@ -717,7 +717,7 @@ fn verdict_record(verdict: &Verdict, events_lost: u64) -> VerdictRecord<'_> {
     record.culprit = culprit.map(|c: &Culprit| {
         let a = c.attempt();
         CulpritRecord {
-            syscall: &a.syscall,
+            syscall: a.syscall,
             errno: errno::name(a.errno),
             path: JsonBytes(&a.path),
             resolved: resolved(a),

@@ -104,7 +104,7 @@ pub(crate) struct Closed {
 #[derive(Debug)]
 struct LastMiss {
     tid: u32,
-    syscall: String,
+    syscall: &'static str,
     key: Vec<u8>,
 }
 
@@ -151,9 +151,9 @@ impl Searches {
     pub(crate) fn miss(&mut self, lookup: Lookup, errno: i32) {
         let place = place_of(&lookup.path, lookup.resolved.as_deref());
         let key = stem(place);
-        self.note_miss(lookup.tid, &lookup.syscall, key);
+        self.note_miss(lookup.tid, lookup.syscall, key);
         if let Some(group) = self.open.get_mut(key)
-            && let Some(i) = group.find(place, &lookup.syscall, errno)
+            && let Some(i) = group.find(place, lookup.syscall, errno)
         {
             group.attempts[i].repeat(lookup.ts_ns, lookup.uid, lookup.gid);
             return;
@@ -178,14 +178,11 @@ impl Searches {
 
     /// Remembers the thread's last miss, reusing the buffers of the one
     /// before.
-    fn note_miss(&mut self, tid: u32, syscall: &str, key: &[u8]) {
+    fn note_miss(&mut self, tid: u32, syscall: &'static str, key: &[u8]) {
         match &mut self.last_miss {
             Some(last) => {
                 last.tid = tid;
-                if last.syscall != syscall {
-                    last.syscall.clear();
-                    last.syscall.push_str(syscall);
-                }
+                last.syscall = syscall;
                 if last.key != key {
                     last.key.clear();
                     last.key.extend_from_slice(key);
@@ -194,7 +191,7 @@ impl Searches {
             None => {
                 self.last_miss = Some(LastMiss {
                     tid,
-                    syscall: syscall.to_owned(),
+                    syscall,
                     key: key.to_vec(),
                 })
             }
@@ -320,13 +317,13 @@ mod tests {
 
     use super::*;
 
-    fn lookup(ts: u64, syscall: &str, errno: Option<i32>, path: &str) -> Lookup {
+    fn lookup(ts: u64, syscall: &'static str, errno: Option<i32>, path: &str) -> Lookup {
         Lookup {
             ts_ns: ts,
             pid: 10,
             tid: 10,
             comm: b"prog".to_vec(),
-            syscall: syscall.to_owned(),
+            syscall,
             errno,
             path: path.as_bytes().to_vec(),
             resolved: path.starts_with('/').then(|| PathBuf::from(path)),

@@ -34,14 +34,21 @@ impl Script {
         self.ts
     }
 
-    fn lookup(&mut self, pid: u32, comm: &str, syscall: &str, errno: Option<i32>, path: &[u8]) {
+    fn lookup(
+        &mut self,
+        pid: u32,
+        comm: &str,
+        syscall: &'static str,
+        errno: Option<i32>,
+        path: &[u8],
+    ) {
         let ts_ns = self.tick();
         self.observations.push(Observation::Lookup(Lookup {
             ts_ns,
             pid,
             tid: pid,
             comm: comm.as_bytes().to_vec(),
-            syscall: syscall.to_owned(),
+            syscall,
             errno,
             path: path.to_vec(),
             resolved: path
@@ -52,12 +59,12 @@ impl Script {
         }));
     }
 
-    fn miss(&mut self, pid: u32, syscall: &str, path: &str) -> &mut Self {
+    fn miss(&mut self, pid: u32, syscall: &'static str, path: &str) -> &mut Self {
         self.lookup(pid, "prog", syscall, Some(ENOENT), path.as_bytes());
         self
     }
 
-    fn found(&mut self, pid: u32, syscall: &str, path: &str) -> &mut Self {
+    fn found(&mut self, pid: u32, syscall: &'static str, path: &str) -> &mut Self {
         self.lookup(pid, "prog", syscall, None, path.as_bytes());
         self
     }
@@ -698,7 +705,7 @@ fn a_million_identical_misses_are_one_entry() {
         pid: 3,
         tid: 3,
         comm: b"retry".to_vec(),
-        syscall: "openat".to_owned(),
+        syscall: "openat",
         errno: Some(ENOENT),
         path: b"/run/app/socket.lock".to_vec(),
         resolved: Some(PathBuf::from("/run/app/socket.lock")),
@@ -759,7 +766,7 @@ fn a_denied_open_is_explained_by_the_mode() {
         pid,
         tid: pid,
         comm: b"server".to_vec(),
-        syscall: "openat".to_owned(),
+        syscall: "openat",
         errno: Some(EACCES),
         path: b"secret.key".to_vec(),
         resolved: Some(secret.clone()),
