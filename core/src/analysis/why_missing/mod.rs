@@ -188,6 +188,10 @@ pub struct Report {
     /// Events the probe lost (set by the caller): when not 0, the verdict
     /// may be missing its culprit.
     pub events_lost: u64,
+    /// Processes that exited with nothing missing or denied and were
+    /// forgotten to keep memory bounded over a long `--all` run (their
+    /// collapsed searches are no longer listed).
+    pub forgotten: u64,
 }
 
 /// One process's misses, denials and searches.
@@ -371,7 +375,18 @@ pub struct Analyzer {
     procs: Vec<Proc>,
     /// The current instance of each pid.
     by_pid: HashMap<u32, usize>,
+    /// See [`Report::forgotten`].
+    forgotten: u64,
+    /// Process records at which to forget again: doubled when little could
+    /// be forgotten, so that a host of live processes is not rescanned at
+    /// every fork.
+    compact_at: usize,
 }
+
+/// Process records kept before exited ones with nothing to report are
+/// forgotten (only without a root: a command's tree is kept whole, since
+/// its verdict walks it).
+const MAX_PROCS: usize = 20_000;
 
 /// What is known of one process.
 #[derive(Debug)]
@@ -577,6 +592,8 @@ impl Analyzer {
             root,
             procs: Vec::new(),
             by_pid: HashMap::new(),
+            forgotten: 0,
+            compact_at: MAX_PROCS,
         };
         if let Some(pid) = root {
             analyzer.spawn(pid, None);
@@ -676,10 +693,54 @@ impl Analyzer {
     }
 
     fn spawn(&mut self, pid: u32, parent: Option<usize>) -> usize {
+        if self.root.is_none() && self.procs.len() >= self.compact_at {
+            self.forget_finished();
+            self.compact_at = MAX_PROCS.max(2 * self.procs.len());
+        }
         let i = self.procs.len();
         self.procs.push(Proc::new(pid, parent));
         self.by_pid.insert(pid, i);
         i
+    }
+
+    /// Drops the processes that exited successfully with nothing missing or
+    /// denied,
+    /// renumbering the rest. Parent links to a dropped process are cut:
+    /// without a root no verdict follows them.
+    fn forget_finished(&mut self) {
+        let keep: Vec<bool> = self
+            .procs
+            .iter()
+            .map(|p| {
+                p.exit.as_ref().is_none_or(|e| e.wait_status != 0)
+                    || p.searches.open().next().is_some()
+            })
+            .collect();
+        let mut new_index = vec![None; self.procs.len()];
+        let mut next = 0;
+        for (i, &k) in keep.iter().enumerate() {
+            if k {
+                new_index[i] = Some(next);
+                next += 1;
+            }
+        }
+        let before = self.procs.len();
+        let mut i = 0;
+        self.procs.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        for proc in &mut self.procs {
+            proc.parent = proc.parent.and_then(|p| new_index[p]);
+        }
+        self.by_pid.retain(|_, i| match new_index[*i] {
+            Some(n) => {
+                *i = n;
+                true
+            }
+            None => false,
+        });
+        self.forgotten += (before - self.procs.len()) as u64;
     }
 
     /// Looks at the filesystem for denials and exec failures, and chooses
@@ -698,6 +759,7 @@ impl Analyzer {
             processes,
             verdicts,
             events_lost: 0,
+            forgotten: self.forgotten,
         }
     }
 }

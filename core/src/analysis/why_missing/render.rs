@@ -33,6 +33,13 @@ pub fn render_text(report: &Report, verbose: bool, color: bool) -> String {
     for verdict in &report.verdicts {
         verdict_lines(&mut out, verdict, style);
     }
+    if report.forgotten > 0 {
+        let _ = writeln!(
+            out,
+            "({} processes that exited cleanly with nothing missing were forgotten to bound memory; their searches are not counted)",
+            report.forgotten
+        );
+    }
     if report.events_lost > 0 {
         let warning = format!(
             "warning: {} events were lost: the verdict may be incomplete",

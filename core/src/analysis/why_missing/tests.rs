@@ -1078,3 +1078,54 @@ fn a_reused_pid_is_a_new_process() {
     assert_eq!(exit.comm, b"first");
     assert_eq!(culprit.attempt().path, b"/etc/first.conf");
 }
+
+#[test]
+fn a_long_host_wide_run_forgets_clean_processes_but_not_misses() {
+    let mut analyzer = Analyzer::new(None);
+    let ts = 1_700_000_000_000_000_000u64;
+    let observe = |analyzer: &mut Analyzer, obs: Observation| analyzer.observe(obs);
+    let miss = |pid: u32, ts_ns: u64| {
+        Observation::Lookup(Lookup {
+            ts_ns,
+            pid,
+            tid: pid,
+            comm: b"app".to_vec(),
+            syscall: "openat",
+            errno: Some(ENOENT),
+            path: b"/etc/app/missing.conf".to_vec(),
+            resolved: Some(PathBuf::from("/etc/app/missing.conf")),
+            uid: 0,
+            gid: 0,
+        })
+    };
+    let exit = |pid: u32, ts_ns: u64, wait_status: i32| Observation::Exit {
+        ts_ns,
+        pid,
+        comm: b"app".to_vec(),
+        wait_status,
+    };
+    observe(&mut analyzer, miss(7, ts));
+    observe(&mut analyzer, exit(7, ts, 1 << 8));
+    for pid in 100..(100 + 3 * MAX_PROCS as u32) {
+        observe(&mut analyzer, exit(pid, ts + u64::from(pid), 0));
+    }
+    assert!(
+        analyzer.procs.len() <= MAX_PROCS,
+        "{} process records kept",
+        analyzer.procs.len()
+    );
+    let report = analyzer.report();
+    assert!(
+        report.forgotten >= 2 * MAX_PROCS as u64,
+        "{}",
+        report.forgotten
+    );
+    assert!(
+        report
+            .processes
+            .iter()
+            .any(|p| p.pid == 7 && p.missing.len() == 1),
+        "the process that missed a file is kept"
+    );
+    assert!(render_text(&report, false, false).contains("forgotten to bound memory"));
+}
