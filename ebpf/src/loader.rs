@@ -106,7 +106,7 @@ impl Probe {
         // CPU; it also polls on a timer, so small bursts are not held back
         // for long.
         let cpus = aya::util::nr_cpus().map_or(1, |n| n.max(1)) as u64;
-        let wakeup_bytes = (u64::from(ring_bytes / 4) / cpus).max(4096);
+        let wakeup_bytes = (u64::from(ring_bytes / 4) / cpus).max(1);
         let exit_only = u32::from(!config.timed);
         let pid_words = pid_words();
         let exec_records = u32::from(config.exec_records);
