@@ -65,12 +65,7 @@ impl Enricher {
     /// what it changed (cwd, fds, children) for the events after it.
     pub fn call<'a>(&mut self, event: &'a SyscallEvent) -> Call<'a> {
         let decoded = decode::decode(event);
-        let path = self.path(event, &decoded.name);
-        if let Some(resolver) = &mut self.resolver
-            && let Some(effect) = effect(event, &decoded.name, path.as_ref())
-        {
-            resolver.apply(event.pid, effect);
-        }
+        let path = self.track(event, &decoded.name);
         Call {
             event,
             decoded,
@@ -100,13 +95,19 @@ impl Enricher {
         event: &'a SyscallEvent,
     ) -> Option<(&'static str, Option<PathRef<'a>>)> {
         let name = decode::sysno::name(event.arch, event.nr)?;
+        Some((name, self.track(event, name)))
+    }
+
+    /// Resolves the path of syscall `name`, then records what the call
+    /// changed (cwd, fds) for the events after it.
+    fn track<'a>(&mut self, event: &'a SyscallEvent, name: &str) -> Option<PathRef<'a>> {
         let path = self.path(event, name);
         if let Some(resolver) = &mut self.resolver
             && let Some(effect) = effect(event, name, path.as_ref())
         {
             resolver.apply(event.pid, effect);
         }
-        Some((name, path))
+        path
     }
 
     /// Forgets an exited process.
