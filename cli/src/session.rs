@@ -4,9 +4,10 @@
 //! is up, then detach and say what was lost.
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -115,17 +116,35 @@ impl Finished {
     }
 }
 
-/// Resolves the command's program like a shell would, before anything is
-/// loaded: `Err` is the exit status for a command that cannot run (the
-/// reason is already printed).
-pub fn find_program(target: &Target) -> Result<Option<PathBuf>, ExitCode> {
-    match target {
+/// The start every watching command shares: checks privileges, resolves
+/// the command's program like a shell would before anything is loaded (a
+/// command that cannot run exits as a shell would, with the reason
+/// printed), then runs `body` with that program on an event loop.
+pub fn block_on<F>(
+    target: &Target,
+    body: impl FnOnce(Option<PathBuf>) -> F,
+) -> anyhow::Result<ExitCode>
+where
+    F: Future<Output = anyhow::Result<ExitCode>>,
+{
+    hostscope_ebpf::check_privileges()?;
+    let program = match target {
         Target::Command(argv) => match launch::find_program(&argv[0]) {
-            Ok(path) => Ok(Some(path)),
-            Err(err) => Err(command_failed(&err)),
+            Ok(path) => Some(path),
+            Err(err) => return Ok(command_failed(&err)),
         },
-        _ => Ok(None),
-    }
+        _ => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the event loop")?;
+    runtime.block_on(body(program))
+}
+
+/// FILE for `-o FILE`, created (or truncated) now.
+pub fn create_output(path: &Path) -> anyhow::Result<File> {
+    File::create(path).with_context(|| format!("could not create {}", path.display()))
 }
 
 /// Loads the probe, starts or attaches to the target and feeds `consumer`

@@ -4,12 +4,10 @@
 //! enricher (decoding, path resolution) and the `-c` summary. Sink: text or
 //! JSON Lines on stdout or `-o FILE`, and the loss report on stderr.
 
-use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use hostscope_core::analysis::summary::Summary;
 use hostscope_core::decode::{self, expr::SyscallSet};
 use hostscope_core::enrich::Enricher;
@@ -105,23 +103,12 @@ fn rule(nr: u32, name: &str, failed_only: bool) -> SyscallRule {
 
 pub fn run(args: &TraceArgs) -> anyhow::Result<ExitCode> {
     let plan = Plan::from_args(args)?;
-    hostscope_ebpf::check_privileges()?;
-    let program = match session::find_program(&plan.target) {
-        Ok(program) => program,
-        Err(code) => return Ok(code),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("could not start the event loop")?;
-    runtime.block_on(trace(plan, program))
+    session::block_on(&plan.target, |program| trace(&plan, program))
 }
 
-async fn trace(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+async fn trace(plan: &Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let writer: Box<dyn Write> = match &plan.output {
-        Some(path) => Box::new(
-            File::create(path).with_context(|| format!("could not create {}", path.display()))?,
-        ),
+        Some(path) => Box::new(session::create_output(path)?),
         None => Box::new(io::stdout()),
     };
     let interactive = plan.output.is_none() && io::stdout().is_terminal();

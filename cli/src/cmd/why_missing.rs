@@ -7,13 +7,11 @@
 //! [`why_missing::Analyzer`]. Sink: the report on stderr (or `-o FILE`) at
 //! the end, as text or JSON Lines.
 
-use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use hostscope_core::analysis::why_missing::{self, Analyzer, Lookup, Observation};
 use hostscope_core::decode::{self, spec};
 use hostscope_core::enrich::Enricher;
@@ -119,25 +117,14 @@ fn rule(nr: u32, name: &str) -> Option<SyscallRule> {
 
 pub fn run(args: &WhyMissingArgs) -> anyhow::Result<ExitCode> {
     let plan = Plan::from_args(args)?;
-    hostscope_ebpf::check_privileges()?;
-    let program = match session::find_program(&plan.target) {
-        Ok(program) => program,
-        Err(code) => return Ok(code),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("could not start the event loop")?;
-    runtime.block_on(watch(plan, program))
+    session::block_on(&plan.target, |program| watch(&plan, program))
 }
 
-async fn watch(plan: Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+async fn watch(plan: &Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     // Opened first: a report that cannot be written should fail before the
     // command runs, not after.
     let mut out: Box<dyn Write> = match &plan.output {
-        Some(path) => Box::new(
-            File::create(path).with_context(|| format!("could not create {}", path.display()))?,
-        ),
+        Some(path) => Box::new(session::create_output(path)?),
         None => Box::new(io::stderr()),
     };
     let color = plan.output.is_none()
