@@ -2,7 +2,9 @@
 
 pub mod decode;
 pub mod trace;
+mod tracer;
 pub mod why_missing;
+mod workload;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -96,6 +98,22 @@ pub fn compile_c(name: &str, source: &str) -> Result<PathBuf> {
         .context("run cc")?;
     ensure!(status.success(), "cc failed on {}", src.display());
     Ok(exe)
+}
+
+/// The median loop time of `runs`, and the run closest to it (whose other
+/// figures, losses and RSS, are the ones reported).
+pub fn median_run<T>(runs: &[T], loop_ns: impl Fn(&T) -> f64) -> (f64, &T) {
+    let ns = median(&mut runs.iter().map(&loop_ns).collect::<Vec<_>>());
+    let mid = runs
+        .iter()
+        .min_by(|a, b| (loop_ns(a) - ns).abs().total_cmp(&(loop_ns(b) - ns).abs()))
+        .expect("at least one run");
+    (ns, mid)
+}
+
+/// A peak RSS for a table: `12.3 MiB`, or `-`.
+pub fn mib(kib: Option<u64>) -> String {
+    kib.map_or("-".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
 }
 
 /// The median of `values` (sorted in place).

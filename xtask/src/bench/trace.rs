@@ -7,36 +7,14 @@
 //! process, to show what non-targets pay. Each setup runs `runs` times and
 //! the median is reported as a ratio to the untraced median.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Options, build_drain_example, build_hostscope, compile_c, median};
-
-pub(super) const WORKLOAD: &str = r#"
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-/* Waits for a byte on stdin (the tracer is attached by then), runs argv[1]
- * failed openat calls and prints the loop's duration in nanoseconds. */
-int main(int argc, char **argv) {
-    long n = argc > 1 ? atol(argv[1]) : 1000000;
-    char go;
-    if (read(0, &go, 1) != 1) return 2;
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    for (long i = 0; i < n; i++) openat(AT_FDCWD, "/nonexistent/hostscope-bench", O_RDONLY);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    printf("%lld\n", (long long)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec));
-    return 0;
-}
-"#;
+use super::tracer::{Ready, Tracer};
+use super::workload::{FAILED_OPENAT, Workload};
+use super::{Options, build_drain_example, build_hostscope, compile_c, median_run, mib};
 
 /// One measured run.
 #[derive(Debug, Default, Clone)]
@@ -73,7 +51,7 @@ impl Setup {
 pub fn run(options: &Options) -> Result<()> {
     let hostscope = build_hostscope()?;
     let drain = build_drain_example()?;
-    let workload = compile_c("openat_loop", WORKLOAD)?;
+    let workload = compile_c("openat_loop", FAILED_OPENAT)?;
     let _tracefs = TracefsForBpftrace::mount()?;
     println!(
         "bench trace: {} failed openat calls per run, median of {} runs\n",
@@ -105,24 +83,18 @@ pub fn run(options: &Options) -> Result<()> {
 }
 
 fn print_table(results: &[(Setup, Vec<Run>)], iterations: u64) {
-    let base = median(&mut results[0].1.iter().map(|r| r.loop_ns).collect::<Vec<_>>());
+    let (base, _) = median_run(&results[0].1, |r| r.loop_ns);
     println!(
         "{:<42} {:>10} {:>8} {:>12} {:>10} {:>12}",
         "setup", "loop ms", "ratio", "events/s", "lost", "peak RSS"
     );
     for (setup, runs) in results {
-        let ns = median(&mut runs.iter().map(|r| r.loop_ns).collect::<Vec<_>>());
-        let mid = runs
-            .iter()
-            .min_by(|a, b| (a.loop_ns - ns).abs().total_cmp(&(b.loop_ns - ns).abs()))
-            .expect("at least one run");
+        let (ns, mid) = median_run(runs, |r| r.loop_ns);
         let events_per_s = mid.events.map_or("-".to_owned(), |e| {
             format!("{:.0}k", e as f64 / (ns / 1e9) / 1e3)
         });
         let lost = mid.lost.map_or("-".to_owned(), |l| l.to_string());
-        let rss = mid
-            .peak_rss_kib
-            .map_or("-".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+        let rss = mib(mid.peak_rss_kib);
         println!(
             "{:<42} {:>10.1} {:>7.2}x {:>12} {:>10} {:>12}",
             setup.label(),
@@ -146,13 +118,8 @@ struct Tools<'a> {
 
 fn measure(setup: Setup, tools: &Tools<'_>, n: u64) -> Result<Run> {
     let hostscope = tools.hostscope;
-    let mut target = Command::new(tools.workload)
-        .arg(n.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("start the workload")?;
-    let pid = target.id().to_string();
+    let target = Workload::start(tools.workload, n)?;
+    let pid = target.pid().to_string();
     let mut bystander = None;
     let tracer = match setup {
         Setup::Untraced => None,
@@ -202,18 +169,7 @@ fn measure(setup: Setup, tools: &Tools<'_>, n: u64) -> Result<Run> {
         }
     };
 
-    target.stdin.take().expect("piped").write_all(b"g")?;
-    let mut out = String::new();
-    target
-        .stdout
-        .take()
-        .expect("piped")
-        .read_to_string(&mut out)?;
-    target.wait()?;
-    let loop_ns: f64 = out
-        .trim()
-        .parse()
-        .with_context(|| format!("workload printed {out:?}"))?;
+    let loop_ns = target.run()?;
 
     let mut run = Run {
         loop_ns,
@@ -255,98 +211,6 @@ fn parse_loss_line(stderr: &str) -> Option<(u64, u64)> {
         None => 0,
     };
     Some((events, lost))
-}
-
-pub(super) enum Ready {
-    Stdout(&'static str),
-    Stderr(&'static str),
-}
-
-pub(super) struct Tracer {
-    child: Child,
-    stderr: mpsc::Receiver<String>,
-}
-
-pub(super) struct Finished {
-    pub stderr: String,
-    pub peak_rss_kib: u64,
-}
-
-impl Tracer {
-    /// Starts a tracer and waits until it says it is attached.
-    pub(super) fn start(cmd: &mut Command, ready: Ready) -> Result<Tracer> {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("start {cmd:?}"))?;
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let (err_tx, err_rx) = mpsc::channel();
-        let (marker, on_stderr) = match ready {
-            Ready::Stdout(m) => (m, false),
-            Ready::Stderr(m) => (m, true),
-        };
-        let stdout = child.stdout.take().expect("piped");
-        let stderr = child.stderr.take().expect("piped");
-        let tx = ready_tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if !on_stderr && line.contains(marker) {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if on_stderr && line.contains(marker) {
-                    let _ = ready_tx.send(());
-                }
-                let _ = err_tx.send(line);
-            }
-        });
-        if ready_rx.recv_timeout(Duration::from_secs(30)).is_err() {
-            let _ = child.kill();
-            let lines: Vec<String> = err_rx.try_iter().collect();
-            bail!("{cmd:?} did not attach: {}", lines.join("\n"));
-        }
-        Ok(Tracer {
-            child,
-            stderr: err_rx,
-        })
-    }
-
-    /// Waits for the tracer to exit (after SIGINT if `interrupt`), with its
-    /// stderr and peak RSS.
-    pub(super) fn finish(self, interrupt: bool) -> Result<Finished> {
-        let pid = self.child.id() as libc::pid_t;
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is valid; wait4 fills it.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        loop {
-            if interrupt {
-                // bpftrace says it is attaching before it handles SIGINT, so
-                // an early SIGINT can go unheard: repeat it until it exits.
-                // SAFETY: signals our own child.
-                unsafe { libc::kill(pid, libc::SIGINT) };
-            }
-            let flags = if interrupt { libc::WNOHANG } else { 0 };
-            // SAFETY: waits for our own child.
-            match unsafe { libc::wait4(pid, &mut status, flags, &mut usage) } {
-                n if n < 0 => bail!("wait4: {}", std::io::Error::last_os_error()),
-                0 => std::thread::sleep(Duration::from_millis(500)),
-                _ => break,
-            }
-        }
-        // The stderr reader ends when the pipe closes, after exit.
-        let mut lines = Vec::new();
-        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
-            lines.push(line);
-        }
-        Ok(Finished {
-            stderr: lines.join("\n"),
-            peak_rss_kib: usage.ru_maxrss as u64,
-        })
-    }
 }
 
 /// bpftrace finds tracepoints through tracefs, which these machines may not

@@ -9,36 +9,14 @@
 //! Rounds outside, setups inside, medians reported as ratios to the
 //! untraced median of the same workload.
 
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use super::trace::{Ready, Tracer, WORKLOAD};
-use super::{Options, build_hostscope, compile_c, median};
-
-const STAT_WORKLOAD: &str = r#"
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-/* Waits for a byte on stdin, runs argv[1] successful stat calls and prints
- * the loop's duration in nanoseconds. */
-int main(int argc, char **argv) {
-    long n = argc > 1 ? atol(argv[1]) : 1000000;
-    char go;
-    if (read(0, &go, 1) != 1) return 2;
-    struct stat st;
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    for (long i = 0; i < n; i++) stat("/etc/hostname", &st);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    printf("%lld\n", (long long)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec));
-    return 0;
-}
-"#;
+use super::tracer::{Ready, Tracer};
+use super::workload::{FAILED_OPENAT, SUCCESSFUL_STAT, Workload};
+use super::{Options, build_hostscope, compile_c, median_run, mib};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Setup {
@@ -76,8 +54,8 @@ struct Run {
 
 pub fn run(options: &Options) -> Result<()> {
     let hostscope = build_hostscope()?;
-    let failing = compile_c("openat_loop", WORKLOAD)?;
-    let stats = compile_c("stat_loop", STAT_WORKLOAD)?;
+    let failing = compile_c("openat_loop", FAILED_OPENAT)?;
+    let stats = compile_c("stat_loop", SUCCESSFUL_STAT)?;
     println!(
         "bench why-missing: {} calls per run, median of {} runs\n",
         options.iterations, options.runs
@@ -98,39 +76,32 @@ pub fn run(options: &Options) -> Result<()> {
             runs.push(measure(*setup, &hostscope, workload, options.iterations)?);
         }
     }
-    let medians: Vec<(Setup, f64)> = results
+    let medians: Vec<(Setup, f64, &Run)> = results
         .iter()
         .map(|(s, runs)| {
-            (
-                *s,
-                median(&mut runs.iter().map(|r| r.loop_ns).collect::<Vec<_>>()),
-            )
+            let (ns, mid) = median_run(runs, |r| r.loop_ns);
+            (*s, ns, mid)
         })
         .collect();
     let anchor_of = |setup: Setup| {
         medians
             .iter()
-            .find(|(s, _)| *s == setup.anchor())
-            .map(|&(_, ns)| ns)
+            .find(|(s, _, _)| *s == setup.anchor())
+            .map(|&(_, ns, _)| ns)
             .expect("every anchor is measured")
     };
     println!(
         "{:<40} {:>10} {:>8} {:>10} {:>12}",
         "setup", "loop ms", "ratio", "lost", "peak RSS"
     );
-    for ((setup, runs), &(_, ns)) in results.iter().zip(&medians) {
-        let mid = runs
-            .iter()
-            .min_by(|a, b| (a.loop_ns - ns).abs().total_cmp(&(b.loop_ns - ns).abs()))
-            .expect("at least one run");
+    for &(setup, ns, mid) in &medians {
         println!(
             "{:<40} {:>10.1} {:>7.2}x {:>10} {:>12}",
             setup.label(),
             ns / 1e6,
-            ns / anchor_of(*setup),
+            ns / anchor_of(setup),
             mid.lost.map_or("-".to_owned(), |l| l.to_string()),
-            mid.peak_rss_kib
-                .map_or("-".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+            mib(mid.peak_rss_kib),
         );
     }
     println!("\n(lost: events_lost from why-missing's JSON verdict)");
@@ -138,13 +109,8 @@ pub fn run(options: &Options) -> Result<()> {
 }
 
 fn measure(setup: Setup, hostscope: &Path, workload: &Path, n: u64) -> Result<Run> {
-    let mut target = Command::new(workload)
-        .arg(n.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("start the workload")?;
-    let pid = target.id().to_string();
+    let target = Workload::start(workload, n)?;
+    let pid = target.pid().to_string();
     let report = std::env::temp_dir().join(format!("hs-bench-why-missing-{}", std::process::id()));
     let report_arg = report.to_str().expect("a UTF-8 temp dir");
     let watcher = match setup {
@@ -158,19 +124,8 @@ fn measure(setup: Setup, hostscope: &Path, workload: &Path, n: u64) -> Result<Ru
             Ready::Stderr("attached"),
         )?),
     };
-    target.stdin.take().expect("piped").write_all(b"g")?;
-    let mut out = String::new();
-    target
-        .stdout
-        .take()
-        .expect("piped")
-        .read_to_string(&mut out)?;
-    target.wait()?;
     let mut run = Run {
-        loop_ns: out
-            .trim()
-            .parse()
-            .with_context(|| format!("workload printed {out:?}"))?,
+        loop_ns: target.run()?,
         ..Run::default()
     };
     if let Some(watcher) = watcher {
