@@ -354,17 +354,26 @@ static __always_inline struct hs_event *start(struct scratch *s, u32 kind, u64 p
 	return ev;
 }
 
-static __always_inline void read_args(u64 *args, struct pt_regs *regs)
+/* A syscall's first argument, alone: what the delivery decision needs. */
+static __always_inline u64 first_arg(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
-	args[0] = regs->di;
+	return regs->di;
+#else
+	return regs->orig_x0;
+#endif
+}
+
+static __always_inline void read_args(u64 *args, struct pt_regs *regs)
+{
+	args[0] = first_arg(regs);
+#if defined(__TARGET_ARCH_x86)
 	args[1] = regs->si;
 	args[2] = regs->dx;
 	args[3] = regs->r10;
 	args[4] = regs->r8;
 	args[5] = regs->r9;
 #else
-	args[0] = regs->orig_x0;
 	args[1] = regs->regs[1];
 	args[2] = regs->regs[2];
 	args[3] = regs->regs[3];
@@ -492,9 +501,7 @@ static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret
 	const struct hs_spec *spec = bpf_map_lookup_elem(&specs, &nr);
 	if (!spec || !(spec->flags & HS_SPEC_ENABLED))
 		return 0;
-	u64 args[HS_NARGS];
-	read_args(args, regs);
-	if (!wanted(spec, ret, args[0], (u32)pid_tgid))
+	if (!wanted(spec, ret, first_arg(regs), (u32)pid_tgid))
 		return 0;
 	u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
@@ -505,8 +512,7 @@ static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret
 	ev->flags = HS_EVF_NO_DURATION;
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->ret = ret;
-	for (int i = 0; i < HS_NARGS; i++)
-		ev->args[i] = args[i];
+	read_args(ev->args, regs);
 	finish(s, ev, spec, ret);
 	return 0;
 }
