@@ -82,6 +82,12 @@ struct hs_spec {
 	unsigned char cap_hi;
 };
 
+/* The one entry of the `live` map. */
+struct hs_live {
+	unsigned int focus_tgid; /* 0: none */
+	unsigned int everything; /* non-zero: every traced process in full */
+};
+
 /* Header of every record. Captures follow, each an hs_capture and its bytes,
  * padded to 8. 120 bytes. */
 struct hs_event {

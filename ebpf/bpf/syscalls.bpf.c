@@ -25,6 +25,10 @@ const volatile u32 cfg_exit_only = 0;
 const volatile u64 cfg_lookup_errnos = 0;
 /* Send an HS_EV_EXEC record for every exec of a traced process. */
 const volatile u32 cfg_exec_events = 0;
+/* Exit-only mode only: the `live` map may ask for one process, or every
+ * process, to be sent in full whatever the specs' delivery rules say
+ * (hostscope top's detail and syscall views). */
+const volatile u32 cfg_live = 0;
 
 /* The processes we trace (unless cfg_all), one bit per tgid: every syscall
  * of every process on the host is checked against it, and an array lookup is
@@ -57,6 +61,14 @@ struct {
 	__type(key, u32);
 	__type(value, u64);
 } searching SEC(".maps");
+
+/* What cfg_live shows in full right now; user space changes it at will. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct hs_live);
+} live SEC(".maps");
 
 struct pending {
 	u64 ts_ns;
@@ -448,7 +460,10 @@ static __always_inline bool wanted(const struct hs_spec *spec, s64 ret, u64 arg0
 	bool fail = failed(ret);
 	if (fail) {
 		u64 err = -ret;
-		if (err >= 64 || !((cfg_lookup_errnos >> err) & 1))
+		/* Bit 63 stands for every errno from 63 up. */
+		if (err > 63)
+			err = 63;
+		if (!((cfg_lookup_errnos >> err) & 1))
 			return false;
 	}
 	u32 w = tid / 64;
@@ -491,6 +506,16 @@ static __always_inline void finish(struct scratch *s, struct hs_event *ev,
 	submit(s, ev, off);
 }
 
+/* Whether the live map asks for every call of `tgid`. */
+static __always_inline bool shown_in_full(u32 tgid)
+{
+	if (!cfg_live)
+		return false;
+	u32 zero = 0;
+	const struct hs_live *l = bpf_map_lookup_elem(&live, &zero);
+	return l && (l->everything || (l->focus_tgid && l->focus_tgid == tgid));
+}
+
 /* Without an entry program: everything comes from the registers, and the
  * decision is made before any other work, since most calls are not sent. */
 static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret)
@@ -501,7 +526,7 @@ static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret
 	const struct hs_spec *spec = bpf_map_lookup_elem(&specs, &nr);
 	if (!spec || !(spec->flags & HS_SPEC_ENABLED))
 		return 0;
-	if (!wanted(spec, ret, first_arg(regs), (u32)pid_tgid))
+	if (!shown_in_full(pid_tgid >> 32) && !wanted(spec, ret, first_arg(regs), (u32)pid_tgid))
 		return 0;
 	u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);

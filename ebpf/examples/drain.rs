@@ -29,6 +29,7 @@ async fn main() {
         timed: true,
         lookup_errnos: &[],
         exec_records: false,
+        live: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (as root)");
     let mut stream = probe.events().expect("open the ring buffer");

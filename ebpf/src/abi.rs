@@ -61,6 +61,17 @@ pub struct Spec {
 // SAFETY: plain integers, no padding (checked below), any bit pattern valid.
 unsafe impl aya::Pod for Spec {}
 
+/// `struct hs_live`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Live {
+    pub focus_tgid: u32,
+    pub everything: u32,
+}
+
+// SAFETY: plain integers, no padding (checked below), any bit pattern valid.
+unsafe impl aya::Pod for Live {}
+
 /// `struct hs_event`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +106,7 @@ pub struct CaptureHeader {
 const _: () = {
     use std::mem::{offset_of, size_of};
     assert!(size_of::<Spec>() == 16);
+    assert!(size_of::<Live>() == 8);
     assert!(size_of::<EventHeader>() == 120);
     assert!(offset_of!(EventHeader, ts_ns) == 16);
     assert!(offset_of!(EventHeader, ret) == 32);

@@ -9,7 +9,7 @@ use aya::{Btf, Ebpf, EbpfLoader};
 use hostscope_core::model::{Capture, Losses};
 
 use crate::ProbeError;
-use crate::abi::{self, Spec};
+use crate::abi::{self, Live, Spec};
 use crate::stream::EventStream;
 
 static SYSCALLS_OBJ: &[u8] =
@@ -71,11 +71,15 @@ pub struct ProbeConfig {
     /// probe runs only at exit, at about half the cost, and events have no
     /// duration.
     pub timed: bool,
-    /// Errnos (each below 64) for which [`Deliver::Lookup`] sends a failure.
+    /// Errnos (each below 64) for which [`Deliver::Lookup`] sends a failure;
+    /// 63 stands for every errno from 63 up.
     pub lookup_errnos: &'static [i32],
     /// Send an [`Event::Exec`](hostscope_core::model::Event::Exec) for every
     /// successful exec of a traced process.
     pub exec_records: bool,
+    /// Let [`Probe::show_in_full`] ask for every call of one process, or of
+    /// all of them, whatever the rules say. Only without `timed`.
+    pub live: bool,
 }
 
 /// The loaded, attached probe.
@@ -85,6 +89,7 @@ pub struct Probe {
     traced: Array<MapData, u64>,
     trace_flags: HashMap<MapData, u32, u32>,
     stats: PerCpuArray<MapData, u64>,
+    live: Array<MapData, Live>,
 }
 
 impl std::fmt::Debug for Probe {
@@ -110,6 +115,7 @@ impl Probe {
         let exit_only = u32::from(!config.timed);
         let pid_words = pid_words();
         let exec_records = u32::from(config.exec_records);
+        let live = u32::from(config.live && !config.timed);
         let lookup_errnos = config
             .lookup_errnos
             .iter()
@@ -124,6 +130,7 @@ impl Probe {
             .override_global("cfg_exit_only", &exit_only, true)
             .override_global("cfg_lookup_errnos", &lookup_errnos, true)
             .override_global("cfg_exec_events", &exec_records, true)
+            .override_global("cfg_live", &live, true)
             .map_max_entries("events", ring_bytes)
             .map_max_entries("traced", pid_words)
             .map_max_entries("searching", pid_words)
@@ -175,12 +182,25 @@ impl Probe {
         let trace_flags =
             HashMap::try_from(take(&mut bpf, "trace_flags")?).map_err(map_error("trace_flags"))?;
         let stats = PerCpuArray::try_from(take(&mut bpf, "stats")?).map_err(map_error("stats"))?;
+        let live = Array::try_from(take(&mut bpf, "live")?).map_err(map_error("live"))?;
         Ok(Probe {
             bpf,
             traced,
             trace_flags,
             stats,
+            live,
         })
+    }
+
+    /// With [`ProbeConfig::live`], sends every call of process `focus`, or
+    /// with `everything` of every traced process, not only those the rules
+    /// ask for. Takes effect at once; without `live` it does nothing.
+    pub fn show_in_full(&mut self, focus: Option<u32>, everything: bool) -> Result<(), ProbeError> {
+        let live = Live {
+            focus_tgid: focus.unwrap_or(0),
+            everything: u32::from(everything),
+        };
+        self.live.set(0, live, 0).map_err(map_error("live"))
     }
 
     /// Starts tracing process `pid` (all its threads); with `follow`, also

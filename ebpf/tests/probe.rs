@@ -51,6 +51,7 @@ async fn sees_its_own_failed_openat_with_the_path() {
         timed: true,
         lookup_errnos: &[],
         exec_records: false,
+        live: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -87,6 +88,7 @@ async fn a_fork_is_delivered_before_anything_the_child_does() {
         timed: true,
         lookup_errnos: &[],
         exec_records: false,
+        live: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -163,6 +165,7 @@ async fn exit_only_lookups_send_failures_and_the_success_after_one() {
         timed: false,
         lookup_errnos: &[libc::ENOENT],
         exec_records: true,
+        live: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -235,6 +238,84 @@ async fn exit_only_lookups_send_failures_and_the_success_after_one() {
             .iter()
             .any(|e| matches!(e, Event::Exec(x) if x.filename == b"/bin/true")),
         "an exec record for the child"
+    );
+    assert_eq!(probe.losses().unwrap().events_lost(), 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others() {
+    let config = ProbeConfig {
+        scope: Scope::Pids,
+        rules: vec![openat_rule(true)],
+        data_bytes: 32,
+        ring_kib: 1024,
+        timed: false,
+        lookup_errnos: &[],
+        exec_records: false,
+        live: true,
+    };
+    let mut probe = Probe::load(&config).expect("load the probe (run as root)");
+    let mut stream = probe.events().unwrap();
+    let me = std::process::id();
+    probe.trace_pid(me, false).unwrap();
+    let present = CString::new("/proc/self/status").unwrap();
+    let open_present = || {
+        // SAFETY: a valid path; the fd is closed right away.
+        unsafe {
+            let fd = libc::openat(libc::AT_FDCWD, present.as_ptr(), libc::O_RDONLY);
+            assert!(fd >= 0, "open /proc/self/status");
+            libc::close(fd);
+        }
+    };
+    let opens_of_present = |events: &[Event]| {
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Syscall(s) if s.pid == me && s.ret.is_some_and(|r| r >= 0) && s.capture(1).is_some_and(|c| c.bytes == b"/proc/self/status")))
+            .count()
+    };
+
+    open_present();
+    open_missing("/nonexistent/hostscope-live-1");
+    let events = collect(&mut stream);
+    assert_eq!(
+        opens_of_present(&events),
+        0,
+        "a success is not sent by default"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Syscall(s) if s.ret == Some(-i64::from(libc::ENOENT)))),
+        "the failure is sent"
+    );
+
+    probe.show_in_full(Some(me), false).unwrap();
+    open_present();
+    open_present();
+    assert_eq!(
+        opens_of_present(&collect(&mut stream)),
+        2,
+        "the focused process in full"
+    );
+
+    probe.show_in_full(Some(me + 1), false).unwrap();
+    open_present();
+    assert_eq!(opens_of_present(&collect(&mut stream)), 0, "another focus");
+
+    probe.show_in_full(None, true).unwrap();
+    open_present();
+    assert_eq!(
+        opens_of_present(&collect(&mut stream)),
+        1,
+        "everything in full"
+    );
+
+    probe.show_in_full(None, false).unwrap();
+    open_present();
+    assert_eq!(
+        opens_of_present(&collect(&mut stream)),
+        0,
+        "back to failures only"
     );
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
 }

@@ -82,6 +82,7 @@ impl Plan {
             timed: true,
             lookup_errnos: &[],
             exec_records: false,
+            live: false,
         }
     }
 }

@@ -79,6 +79,7 @@ impl Plan {
             timed: false,
             lookup_errnos: LOOKUP_ERRNOS,
             exec_records: true,
+            live: false,
         }
     }
 }
