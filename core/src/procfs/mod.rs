@@ -10,7 +10,10 @@
 //! `/proc` is read: those that exit mid-read are left out and counted.
 
 mod cgroup;
+mod detail;
 mod parse;
+mod signal;
+mod sockets;
 mod users;
 
 use std::io::{self, Read};
@@ -21,7 +24,12 @@ use ::procfs::process::{Process, all_processes};
 use ::procfs::{CurrentSI, KernelStats, ProcError};
 
 pub use self::cgroup::{Origin, Runtime, origin_from_cgroup};
+pub use self::detail::{
+    Detail, DetailError, DetailOptions, EnvVar, Ids, Limit, OpenFile, read_detail,
+};
 use self::parse::{effective_uid, parse_stat, split_cmdline};
+pub use self::signal::{SIGNALS, SignalError, send_signal, signal_name};
+pub use self::sockets::{Socket, SocketKind};
 use self::users::Users;
 
 /// What went wrong reading `/proc` as a whole (one process going wrong is
