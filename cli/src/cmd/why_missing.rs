@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use hostscope_core::analysis::why_missing::{self, Analyzer, Lookup, Observation};
+use hostscope_core::analysis::why_missing::{self, Analyzer, Observation};
 use hostscope_core::decode::{self, spec};
 use hostscope_core::enrich::Enricher;
 use hostscope_core::model::{Arch, Event, SyscallEvent};
@@ -196,30 +196,7 @@ impl Collector {
         let Some((name, path)) = self.enricher.path_of(ev) else {
             return;
         };
-        let observation = match name {
-            "write" => ev.capture(1).map(|c| Observation::Stderr {
-                ts_ns: ev.ts_ns,
-                pid: ev.pid,
-                bytes: c.bytes.clone(),
-            }),
-            "connect" | "bind" => unix_socket_path(ev).map(|path| {
-                let resolved = self.enricher.resolve(ev.pid, None, &path);
-                lookup(ev, name, path, resolved)
-            }),
-            "fchdir" => None,
-            _ => match path {
-                Some(p) if !p.path.is_empty() => {
-                    Some(lookup(ev, name, p.path.to_vec(), p.resolved))
-                }
-                // A successful exec has no path left to read: the exec
-                // record names the file.
-                _ if ev.errno().is_none() && matches!(name, "execve" | "execveat") => {
-                    Some(lookup(ev, name, Vec::new(), None))
-                }
-                _ => None,
-            },
-        };
-        if let Some(observation) = observation {
+        if let Some(observation) = why_missing::observation(&mut self.enricher, ev, name, path) {
             self.analyzer().observe(observation);
         }
     }
@@ -263,35 +240,3 @@ impl Consumer for Collector {
     }
 }
 
-fn lookup(
-    ev: &SyscallEvent,
-    name: &'static str,
-    path: Vec<u8>,
-    resolved: Option<PathBuf>,
-) -> Observation {
-    Observation::Lookup(Lookup {
-        ts_ns: ev.ts_ns,
-        pid: ev.pid,
-        tid: ev.tid,
-        comm: ev.comm.clone(),
-        syscall: name,
-        errno: ev.errno(),
-        path,
-        resolved,
-        uid: ev.uid,
-        gid: ev.gid,
-    })
-}
-
-/// The filesystem path of an AF_UNIX address (abstract addresses, which
-/// start with a NUL, name no file).
-fn unix_socket_path(ev: &SyscallEvent) -> Option<Vec<u8>> {
-    let addr = &ev.capture(1)?.bytes;
-    let family = u16::from_ne_bytes([*addr.first()?, *addr.get(1)?]);
-    if i32::from(family) != libc::AF_UNIX {
-        return None;
-    }
-    let path = &addr[2..];
-    let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
-    (end > 0).then(|| path[..end].to_vec())
-}

@@ -15,6 +15,7 @@
 //! the culprit) waits for [`Analyzer::report`].
 
 mod inspect;
+mod observe;
 pub mod render;
 mod search;
 mod verdict;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use self::inspect::Names;
 pub use self::inspect::{Cause, Class, Denial, EXEC, Inode, READ, WRITE};
+pub use self::observe::observation;
 use self::search::{Closed, Searches, places};
 use crate::model::ProcessExit;
 
