@@ -21,6 +21,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The live terminal UI: processes, what they have open, what fails and
+    /// why, syscalls.
+    Top(TopArgs),
     /// List processes from /proc: CPU, memory, threads, container or unit.
     Ps(PsArgs),
     /// Trace syscalls, like strace, through an eBPF probe.
@@ -28,6 +31,24 @@ pub enum Command {
     /// Run or watch a program and say which file it looked for and did not
     /// find (or could not open), and which of those made it fail.
     WhyMissing(WhyMissingArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Keys: ? help, / filter, Enter detail, k signal, 1-3 screens, q quit.\nRun as root for the Errors and Syscalls screens (the eBPF probe); the rest works without."
+)]
+pub struct TopArgs {
+    /// Seconds between refreshes of the process list (fractions allowed).
+    #[arg(
+        short = 'd',
+        long = "delay",
+        value_name = "SECONDS",
+        default_value_t = 1.0
+    )]
+    pub delay: f64,
+    /// Do not load the eBPF probe: processes only, as without root.
+    #[arg(long)]
+    pub no_probe: bool,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = args::Cli::parse();
     let result = match args.command {
+        args::Command::Top(top) => cmd::top::run(&top),
         args::Command::Ps(ps) => cmd::ps::run(&ps),
         args::Command::Trace(trace) => cmd::trace::run(&trace),
         args::Command::WhyMissing(args) => cmd::why_missing::run(&args),

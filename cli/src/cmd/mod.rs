@@ -2,6 +2,7 @@
 //! from source to sink, and returns the process exit code.
 
 pub mod ps;
+pub mod top;
 pub mod trace;
 pub mod why_missing;
 

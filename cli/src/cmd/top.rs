@@ -1,0 +1,165 @@
+//! `hostscope top`: the terminal UI. This module sets up its two sources:
+//! procfs (read by the UI itself) and the probe, loaded here in its live
+//! mode (every failure of every process, and every call of the process or
+//! processes the UI asks for), drained into batches for the UI. Without
+//! root the UI runs on procfs alone and says why.
+
+use std::io::{self, IsTerminal};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hostscope_core::decode::{self, spec};
+use hostscope_core::model::Arch;
+use hostscope_ebpf::{Deliver, EventStream, Probe, ProbeConfig, Scope, SyscallRule};
+use hostscope_tui::{Options, ProbeBatch, ProbeControl, ProbeLink, ProbeSource};
+use tokio::sync::mpsc;
+
+use crate::args::TopArgs;
+use crate::cmd::UsageError;
+
+/// Every errno counts for a path lookup here: the UI shows every failure.
+/// (The probe reads 63 as "63 and up".)
+const ALL_ERRNOS: [i32; 63] = {
+    let mut all = [0; 63];
+    let mut i = 0;
+    while i < 63 {
+        all[i] = i as i32 + 1;
+        i += 1;
+    }
+    all
+};
+
+/// Small: failures are few, and the full streams are for reading by a
+/// person, who would rather see a loss counted than wait on a backlog.
+const RING_KIB: u32 = 2048;
+
+/// How often the ring is drained when the probe has not woken us: the UI
+/// draws live events ten times a second, so sooner buys nothing.
+const DRAIN_INTERVAL: Duration = Duration::from_millis(100);
+
+pub fn run(args: &TopArgs) -> anyhow::Result<ExitCode> {
+    if !(0.1..=3600.0).contains(&args.delay) {
+        return Err(UsageError(format!(
+            "-d {}: the delay is in seconds, from 0.1 to 3600",
+            args.delay
+        ))
+        .into());
+    }
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        bail!(
+            "hostscope top draws on a terminal, and stdin or stdout is not one \
+             (for a list to pipe or save, use `hostscope ps`)"
+        );
+    }
+    let options = Options {
+        refresh: Duration::from_secs_f64(args.delay),
+        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the event loop")?;
+    runtime.block_on(async {
+        let probe = if args.no_probe {
+            Err("--no-probe".to_owned())
+        } else {
+            Probe::load(&probe_config()).map_err(|err| short_reason(&err))
+        };
+        match probe {
+            Ok(probe) => {
+                let (batches_tx, batches) = mpsc::channel(64);
+                let (control, control_rx) = mpsc::unbounded_channel();
+                let link = ProbeLink { batches, control };
+                tokio::select! {
+                    ui = hostscope_tui::run(options, ProbeSource::Attached(link)) => ui?,
+                    pumped = pump(probe, batches_tx, control_rx) => pumped?,
+                }
+            }
+            Err(reason) => hostscope_tui::run(options, ProbeSource::Unavailable(reason)).await?,
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The probe error in a few words for the header; the views add what to do.
+fn short_reason(err: &hostscope_ebpf::ProbeError) -> String {
+    let text = err.to_string();
+    match text.split_once(". ") {
+        Some((first, _)) => first.to_owned(),
+        None => text,
+    }
+}
+
+fn probe_config() -> ProbeConfig {
+    let arch = Arch::native();
+    let rules = decode::sysno::all(arch)
+        .map(|(nr, name)| SyscallRule {
+            nr,
+            captures: spec::captures(name),
+            // No entry program in this mode: what is gone at exit (execve's
+            // argv) is not shown.
+            at_entry: false,
+            noreturn: false,
+            deliver: if spec::path_args(name).is_empty() {
+                Deliver::Failed
+            } else {
+                Deliver::Lookup
+            },
+            replaces_image: matches!(name, "execve" | "execveat"),
+        })
+        .collect();
+    ProbeConfig {
+        scope: Scope::All,
+        rules,
+        data_bytes: 32,
+        ring_kib: RING_KIB,
+        timed: false,
+        lookup_errnos: &ALL_ERRNOS,
+        exec_records: false,
+        live: true,
+    }
+}
+
+/// Drains the probe into batches for the UI and applies what it asks.
+/// Returns only on error: the UI ending ends the select around it.
+async fn pump(
+    mut probe: Probe,
+    batches: mpsc::Sender<ProbeBatch>,
+    mut control: mpsc::UnboundedReceiver<ProbeControl>,
+) -> anyhow::Result<()> {
+    let mut stream: EventStream = probe.events()?;
+    let mut tick = tokio::time::interval(DRAIN_INTERVAL);
+    let mut last_lost = u64::MAX;
+    loop {
+        tokio::select! {
+            woken = stream.readable() => woken?,
+            _ = tick.tick() => {}
+            asked = control.recv() => match asked {
+                Some(ProbeControl::ShowInFull { focus, everything }) => {
+                    probe.show_in_full(focus, everything)?;
+                    continue;
+                }
+                None => return Ok(()),
+            },
+        }
+        let mut events = Vec::new();
+        stream.drain(|event| events.push(event));
+        let losses = probe.losses()?;
+        let lost = losses.events_lost() + losses.truncated;
+        if events.is_empty() && lost == last_lost {
+            continue;
+        }
+        last_lost = lost;
+        let batch = ProbeBatch {
+            events,
+            delivered: probe.delivered()?,
+            losses,
+        };
+        // Waiting here when the UI is behind lets the ring fill, and the
+        // probe count what it then drops: slow, but never silent.
+        if batches.send(batch).await.is_err() {
+            return Ok(());
+        }
+    }
+}
