@@ -46,9 +46,11 @@ pub fn run(args: &TopArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+    // Keys are read from the controlling terminal even when stdin is
+    // redirected; only the screen must be one.
+    if !io::stdout().is_terminal() {
         bail!(
-            "hostscope top draws on a terminal, and stdin or stdout is not one \
+            "hostscope top draws on a terminal, and stdout is not one \
              (for a list to pipe or save, use `hostscope ps`)"
         );
     }
