@@ -566,7 +566,6 @@ mod tests {
             taken_at: Duration::from_secs(101),
             ticks_per_second: 100,
             boot_time: Some(1_700_000_000),
-            total_cpu_ticks: None,
         }
     }
 

@@ -239,4 +239,3 @@ impl Consumer for Collector {
         Ok(())
     }
 }
-

@@ -89,7 +89,6 @@ pub(crate) fn snapshot(at_secs: u64, busy: u64) -> Snapshot {
         taken_at: Duration::from_secs(at_secs),
         ticks_per_second: 100,
         boot_time: Some(BOOT),
-        total_cpu_ticks: None,
     }
 }
 
