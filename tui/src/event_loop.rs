@@ -84,7 +84,9 @@ pub(crate) async fn run(options: Options, probe: ProbeSource) -> Result<(), Erro
             }
             batch = next_batch(&mut link) => match batch {
                 Some(batch) => {
-                    draw_later = true;
+                    // The process table shows live events only as ERR/s,
+                    // which changes at each refresh: no draw for them there.
+                    draw_later |= app.screen != Screen::Processes || app.overlay.is_some();
                     Msg::Live(convert(&mut converter, batch))
                 }
                 None => {
