@@ -5,7 +5,8 @@ mod bench;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: cargo xtask bench trace|why-missing|decode [--runs N] [--iterations N]";
+const USAGE: &str = "usage: cargo xtask bench trace|why-missing|decode [--runs N] [--iterations N]
+       cargo xtask bench top [--duration SECS] [--processes N]";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +21,7 @@ fn main() -> Result<()> {
             bench::why_missing::run(&bench::Options::parse(rest)?)
         }
         ["bench", "decode", rest @ ..] => bench::decode::run(&bench::Options::parse(rest)?),
+        ["bench", "top", rest @ ..] => bench::top::run(&bench::top::Options::parse(rest)?),
         _ => bail!("{USAGE}"),
     }
 }
