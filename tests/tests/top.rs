@@ -240,14 +240,16 @@ fn find_inspect_signal_and_quit_leaving_the_terminal_as_it_was() {
     );
 }
 
+/// Without root the process screens work, the probe's say why not, and a
+/// SIGTERM restores the terminal like `q` does.
 #[test]
-fn a_sigterm_restores_the_terminal_too() {
+fn unprivileged_it_runs_without_the_probe_and_a_sigterm_restores_the_terminal() {
     let dir = TempDir::new("hs-top-term");
     let before = dir.path().join("stty.before");
     let after = dir.path().join("stty.after");
     let rc = dir.path().join("rc");
     let script = format!(
-        "stty -g > {before}; {top} top --no-probe & echo $! > {pid}; wait; echo $? > {rc}; stty -g > {after}; sleep 600",
+        "stty -g > {before}; setpriv --reuid=65534 --regid=65534 --clear-groups {top} top & echo $! > {pid}; wait; echo $? > {rc}; stty -g > {after}; sleep 600",
         before = before.display(),
         after = after.display(),
         rc = rc.display(),
@@ -255,7 +257,12 @@ fn a_sigterm_restores_the_terminal_too() {
         top = hostscope_path().display(),
     );
     let tmux = Tmux::start(&format!("sh -c '{script}'"));
-    tmux.wait_for(&["probe: off", "PID"], Duration::from_secs(30));
+    tmux.wait_for(
+        &["probe: off (not root: missing CAP_BPF", "PID", "COMMAND"],
+        Duration::from_secs(30),
+    );
+    tmux.keys(&["2"]);
+    tmux.wait_for(&["Run `sudo hostscope top`"], Duration::from_secs(5));
     let pid: i32 = wait_file(&dir.path().join("pid"), Duration::from_secs(5))
         .trim()
         .parse()

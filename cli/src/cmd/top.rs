@@ -86,13 +86,20 @@ pub fn run(args: &TopArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The probe error in a few words for the header; the views add what to do.
+/// Why the probe is off, in a few words for the header (the views that
+/// need it add what to run); other errors keep their causes, for a report.
 fn short_reason(err: &hostscope_ebpf::ProbeError) -> String {
-    let text = err.to_string();
-    match text.split_once(". ") {
-        Some((first, _)) => first.to_owned(),
-        None => text,
+    if let hostscope_ebpf::ProbeError::MissingPrivileges { missing } = err {
+        return format!("not root: missing {missing}");
     }
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn probe_config() -> ProbeConfig {
