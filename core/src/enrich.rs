@@ -52,6 +52,15 @@ impl Enricher {
         }
     }
 
+    /// An enricher for a stream that shows every chdir but only some opens
+    /// and closes (failures host-wide, one process in full now and then):
+    /// it resolves paths without keeping fd tables that would go stale.
+    pub fn partial() -> Self {
+        Enricher {
+            resolver: Some(Resolver::without_fd_tracking()),
+        }
+    }
+
     /// Takes note of a process we are about to trace (its cwd, from /proc),
     /// so that its relative paths resolve even if it exits before we read
     /// its first event.

@@ -21,6 +21,10 @@ const AT_FDCWD: i32 = -100;
 pub struct Resolver {
     procs: HashMap<u32, ProcPaths>,
     proc_root: PathBuf,
+    /// Keep a table of each process's fds. Only right when the trace shows
+    /// every open, dup and close: a consumer that sees only some of them
+    /// (failures host-wide) reads each fd from /proc when it needs it.
+    track_fds: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -76,6 +80,18 @@ impl Resolver {
         Resolver {
             procs: HashMap::new(),
             proc_root: root.into(),
+            track_fds: true,
+        }
+    }
+
+    /// A resolver for a trace that shows every chdir but not every open,
+    /// dup and close: directory fds are read from /proc each time one is
+    /// needed, never remembered, since a close the trace did not show would
+    /// leave a stale one.
+    pub fn without_fd_tracking() -> Self {
+        Resolver {
+            track_fds: false,
+            ..Self::new()
         }
     }
 
@@ -104,9 +120,14 @@ impl Resolver {
                 self.entry(pid).cwd = dir;
             }
             PathEffect::Opened(fd, path) => {
-                self.entry(pid).fds.insert(fd, path);
+                if self.track_fds {
+                    self.entry(pid).fds.insert(fd, path);
+                }
             }
             PathEffect::Dup { from, to } => {
+                if !self.track_fds {
+                    return;
+                }
                 if let Some(path) = self.fd_path(pid, from) {
                     self.entry(pid).fds.insert(to, path);
                 }
@@ -160,7 +181,9 @@ impl Resolver {
             .join("fd")
             .join(fd.to_string());
         let path = std::fs::read_link(link).ok().filter(|p| p.is_absolute())?;
-        self.entry(pid).fds.insert(fd, path.clone());
+        if self.track_fds {
+            self.entry(pid).fds.insert(fd, path.clone());
+        }
         Some(path)
     }
 }
@@ -205,6 +228,8 @@ fn is_normal(bytes: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::os::fd::AsRawFd;
+
     use super::*;
 
     fn resolver() -> Resolver {
@@ -289,5 +314,20 @@ mod tests {
         let me = std::process::id();
         let cwd = std::env::current_dir().unwrap();
         assert_eq!(r.resolve(me, None, b"x"), Some(cwd.join("x")));
+    }
+
+    #[test]
+    fn without_fd_tracking_an_fd_is_read_from_proc_every_time() {
+        let dir = std::fs::File::open("/tmp").expect("open /tmp");
+        let fd = dir.as_raw_fd();
+        let me = std::process::id();
+        let mut resolver = Resolver::without_fd_tracking();
+        // An open the trace showed, then a close it did not: a tracking
+        // resolver would believe the fd still names /etc.
+        resolver.apply(me, PathEffect::Opened(fd, PathBuf::from("/etc")));
+        assert_eq!(
+            resolver.resolve(me, Some(fd), b"x"),
+            Some(PathBuf::from("/tmp/x"))
+        );
     }
 }

@@ -167,11 +167,11 @@ impl Snapshot {
 /// refreshing every second pays for it once.
 ///
 /// A refresh reads only `/proc/PID/stat` of a process already seen: its
-/// command line, cgroup and uid are reused while its start time and name
-/// are unchanged (an exec changes the name), and are read again every
-/// [`Reader::RECHECK`] snapshots, staggered by pid, for the rare process
-/// that changes them in place (setproctitle, setuid, a cgroup move). This
-/// cuts a refresh from five file reads per process to one.
+/// command line, cgroup and uid are reused while its start time, name and
+/// argv address are unchanged (an exec changes the address), and are read
+/// again every [`Reader::RECHECK_SECS`] or so for the rare process that
+/// changes them in place (setproctitle, setuid, a cgroup move). This cuts
+/// a refresh from five file reads per process to one.
 #[derive(Debug)]
 pub struct Reader {
     users: Users,
@@ -193,11 +193,22 @@ pub struct Reader {
 struct Slow {
     start_ticks: u64,
     comm: Vec<u8>,
+    args_at: Option<(u64, u64)>,
     uid: Option<u32>,
     cmdline: Option<Vec<Vec<u8>>>,
     origin: Option<Origin>,
     /// The snapshot that last saw the process.
     seen: u64,
+    /// When to read it all again, in seconds since boot.
+    due: u64,
+}
+
+/// What [`Reader::read_all`] read.
+struct Everything {
+    stat: Option<parse::StatFields>,
+    uid: Option<u32>,
+    cmdline: Option<Vec<Vec<u8>>>,
+    origin: Option<Origin>,
 }
 
 impl Default for Reader {
@@ -210,8 +221,10 @@ impl Default for Reader {
 struct Gone;
 
 impl Reader {
-    /// Snapshots between two full reads of a process that looks unchanged.
-    pub const RECHECK: u64 = 60;
+    /// Seconds between two full reads of a process that looks unchanged
+    /// (plus up to as many again, by pid, so they do not all fall due in
+    /// the same refresh).
+    pub const RECHECK_SECS: u64 = 30;
 
     /// A reader with nothing cached yet; reads nothing until [`Reader::snapshot`].
     pub fn new() -> Self {
@@ -248,7 +261,7 @@ impl Reader {
             else {
                 continue;
             };
-            match self.read(pid, boot_time) {
+            match self.read(pid, boot_time, taken_at.as_secs()) {
                 Ok(process) => processes.push(process),
                 Err(Gone) => skipped += 1,
             }
@@ -268,27 +281,39 @@ impl Reader {
     }
 
     /// Reads one process: its `stat` alone when what else we need is cached
-    /// and still valid, else everything.
-    fn read(&mut self, pid: u32, boot_time: Option<u64>) -> Result<ProcessInfo, Gone> {
+    /// and still valid, else everything. `now` is in seconds since boot.
+    fn read(&mut self, pid: u32, boot_time: Option<u64>, now: u64) -> Result<ProcessInfo, Gone> {
         use std::fmt::Write as _;
         self.path.clear();
         let _ = write!(self.path, "/proc/{pid}/stat");
         let stat = read_stat(&self.path, &mut self.buf)?
             .then(|| parse_stat(&self.buf))
             .flatten();
-        let recheck = (u64::from(pid) + self.generation).is_multiple_of(Self::RECHECK);
         let cached = match (&stat, self.slow.get_mut(&pid)) {
             (Some(s), Some(slow))
-                if !recheck && slow.start_ticks == s.start_ticks && slow.comm == s.comm =>
+                if now < slow.due
+                    && slow.start_ticks == s.start_ticks
+                    && slow.comm == s.comm
+                    && slow.args_at == s.args_at =>
             {
                 slow.seen = self.generation;
-                Some((slow.uid, slow.cmdline.clone(), slow.origin.clone()))
+                Some(Everything {
+                    stat,
+                    uid: slow.uid,
+                    cmdline: slow.cmdline.clone(),
+                    origin: slow.origin.clone(),
+                })
             }
             _ => None,
         };
-        let (stat, uid, cmdline, origin) = match cached {
-            Some((uid, cmdline, origin)) => (stat, uid, cmdline, origin),
-            None => self.read_all(pid)?,
+        let Everything {
+            stat,
+            uid,
+            cmdline,
+            origin,
+        } = match cached {
+            Some(cached) => cached,
+            None => self.read_all(pid, now)?,
         };
         let hz = self.ticks_per_second;
         Ok(ProcessInfo {
@@ -316,19 +341,7 @@ impl Reader {
     /// handle, so that if the pid is reused meanwhile the reads fail (the
     /// process is gone) rather than mix in the newcomer; and caches what
     /// seldom changes.
-    #[allow(clippy::type_complexity)]
-    fn read_all(
-        &mut self,
-        pid: u32,
-    ) -> Result<
-        (
-            Option<parse::StatFields>,
-            Option<u32>,
-            Option<Vec<Vec<u8>>>,
-            Option<Origin>,
-        ),
-        Gone,
-    > {
+    fn read_all(&mut self, pid: u32, now: u64) -> Result<Everything, Gone> {
         let process = Process::new(i32::try_from(pid).map_err(|_| Gone)?).map_err(|_| Gone)?;
         let stat = read_file(&process, "stat", &mut self.buf)?
             .then(|| parse_stat(&self.buf))
@@ -347,14 +360,21 @@ impl Reader {
                 Slow {
                     start_ticks: s.start_ticks,
                     comm: s.comm.clone(),
+                    args_at: s.args_at,
                     uid,
                     cmdline: cmdline.clone(),
                     origin: origin.clone(),
                     seen: self.generation,
+                    due: now + Self::RECHECK_SECS + u64::from(pid) % Self::RECHECK_SECS,
                 },
             );
         }
-        Ok((stat, uid, cmdline, origin))
+        Ok(Everything {
+            stat,
+            uid,
+            cmdline,
+            origin,
+        })
     }
 }
 
@@ -611,7 +631,7 @@ mod tests {
         child.0.wait().expect("reap child");
         let mut reader = Reader::new();
         assert!(
-            reader.read(pid, None).is_err(),
+            reader.read(pid, None, 0).is_err(),
             "a reaped process must read as gone"
         );
     }

@@ -23,6 +23,9 @@ pub(crate) struct StatFields {
     pub(crate) kernel_thread: bool,
     /// Raw bytes, as the process set them.
     pub(crate) comm: Vec<u8>,
+    /// `arg_start` and `arg_end`: they change at every exec, even one that
+    /// keeps the name (`bash` running `bash x.sh`).
+    pub(crate) args_at: Option<(u64, u64)>,
 }
 
 /// Parses the text of `/proc/PID/stat`; `None` if it is malformed.
@@ -40,6 +43,9 @@ pub(crate) fn parse_stat(text: &[u8]) -> Option<StatFields> {
     let threads = number(field(4)?)?; // 20
     let start_ticks = number(field(1)?)?; // 22
     let rss_pages = number(field(1)?)?; // 24
+    // Where argv lives in memory: new at every exec (0 when we may not
+    // ptrace the process).
+    let args_at = field(23).and_then(number).zip(field(0).and_then(number)); // 48, 49
     Some(StatFields {
         ppid: u32::try_from(ppid).ok()?,
         state: char::from(state),
@@ -49,6 +55,7 @@ pub(crate) fn parse_stat(text: &[u8]) -> Option<StatFields> {
         threads: u32::try_from(threads).ok()?,
         kernel_thread: flags & u64::from(StatFlags::PF_KTHREAD.bits()) != 0,
         comm: comm.to_vec(),
+        args_at,
     })
 }
 
@@ -115,8 +122,18 @@ mod tests {
                 threads: 1,
                 kernel_thread: false,
                 comm: b"a) b (c)".to_vec(),
+                args_at: Some((0, 0)),
             }
         );
+    }
+
+    #[test]
+    fn stat_of_this_process_has_where_its_argv_is() {
+        let text = std::fs::read("/proc/self/stat").expect("read our own stat");
+        let (start, end) = parse_stat(&text)
+            .and_then(|s| s.args_at)
+            .expect("fields 48 and 49");
+        assert!(start > 0 && end > start, "{start}..{end}");
     }
 
     #[test]
