@@ -11,7 +11,7 @@ use hostscope_core::host::HostSample;
 use hostscope_core::procfs::{Detail, SIGNALS, Snapshot};
 
 use crate::feed::ProbeControl;
-use crate::live::{Failures, LiveBatch, Stream};
+use crate::live::{Failures, GroupKey, LiveBatch, Stream};
 use crate::table::{self, Arrangement, Column, Line, Row};
 use crate::text;
 
@@ -85,6 +85,9 @@ pub enum Editing {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Focus {
     pub pid: u32,
+    /// Which process of that pid, for its failures (see
+    /// [`GroupKey::epoch`]).
+    pub epoch: u32,
     /// Its start time: a pid that comes back with another one is another
     /// process.
     pub start_ticks: Option<u64>,
@@ -115,6 +118,10 @@ pub struct ProbeStatus {
     pub lost: u64,
     /// Strings cut at the probe's limit.
     pub truncated: u64,
+    /// Arguments whose memory could not be read.
+    pub unreadable: u64,
+    /// Records that did not decode.
+    pub malformed: u64,
 }
 
 /// The whole state of the UI.
@@ -138,8 +145,9 @@ pub struct App {
     /// the user has moved it; until then the cursor stays on the top line.
     pub selected_pid: Option<u32>,
     pub failures: Failures,
-    /// Index into the Errors screen's groups.
-    pub error_selected: usize,
+    /// The group under the Errors screen's cursor (the list is re-ranked as
+    /// failures come in: the cursor stays on its group); `None`: the top.
+    pub error_selected: Option<GroupKey>,
     /// Every call the probe delivered, host-wide (the Syscalls screen).
     pub stream: Stream,
     pub stream_filter: String,
@@ -166,6 +174,8 @@ pub enum Msg {
     Live(LiveBatch),
     /// The outcome of a [`Command::Signal`], for the status line.
     Signalled(Result<String, String>),
+    /// The probe stopped sending, for this reason.
+    ProbeStopped(String),
 }
 
 #[derive(Debug, Clone)]
@@ -213,7 +223,7 @@ impl App {
             selected: 0,
             selected_pid: None,
             failures: Failures::default(),
-            error_selected: 0,
+            error_selected: None,
             stream: Stream::default(),
             stream_filter: String::new(),
             focus: None,
@@ -271,9 +281,10 @@ impl App {
         };
     }
 
-    fn open_detail(&mut self, pid: u32, start_ticks: Option<u64>, command: String) {
+    fn open_detail(&mut self, pid: u32, epoch: u32, start_ticks: Option<u64>, command: String) {
         self.focus = Some(Focus {
             pid,
+            epoch,
             start_ticks,
             command,
             detail: None,
@@ -328,6 +339,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
                 Ok(text) | Err(text) => text,
             });
         }
+        Msg::ProbeStopped(reason) => app.probe.unavailable = Some(reason),
     }
     let wish = app.probe_wish();
     if wish != app.probe_sent && app.probe.unavailable.is_none() {
@@ -389,11 +401,17 @@ fn detail_read(app: &mut App, update: DetailUpdate) {
 
 fn live(app: &mut App, batch: LiveBatch) {
     app.probe.delivered = batch.delivered;
-    app.probe.lost = batch.events_lost;
-    app.probe.truncated = batch.truncated;
+    app.probe.lost = batch.losses.events_lost();
+    app.probe.truncated = batch.losses.truncated;
+    app.probe.unreadable = batch.losses.unreadable;
+    app.probe.malformed = batch.malformed;
     for record in &batch.records {
         app.failures.observe(record);
-        if let Some(focus) = app.focus.as_mut().filter(|f| f.pid == record.pid) {
+        if let Some(focus) = app
+            .focus
+            .as_mut()
+            .filter(|f| f.pid == record.pid && !f.gone)
+        {
             focus.stream.push(record.pid, record.line.clone());
         }
         app.stream.push(
@@ -571,7 +589,8 @@ fn processes_key(app: &mut App, key: KeyEvent, commands: &mut Vec<Command>) {
         KeyCode::Enter => {
             if let Some(row) = app.selected_row() {
                 let (pid, start, command) = (row.pid, row.start_ticks, row.command.clone());
-                app.open_detail(pid, start, command);
+                let epoch = app.failures.epoch(pid);
+                app.open_detail(pid, epoch, start, command);
                 commands.push(Command::ReadDetail);
             }
         }
@@ -590,17 +609,12 @@ fn detail_key(app: &mut App, key: KeyEvent) {
             focus.pane = focus.pane.next();
             focus.pane_scroll = 0;
         }
-        KeyCode::Char('p') | KeyCode::Char(' ') => {
-            focus.stream.paused = !focus.stream.paused;
-            if !focus.stream.paused {
-                focus.stream.scroll = 0;
-            }
-        }
+        KeyCode::Char('p') | KeyCode::Char(' ') => focus.stream.toggle_pause(),
         KeyCode::Up => focus.stream.scroll_by(1),
         KeyCode::Down => focus.stream.scroll_by(-1),
         KeyCode::PageUp => focus.stream.scroll_by(PAGE),
         KeyCode::PageDown => focus.stream.scroll_by(-PAGE),
-        KeyCode::End => focus.stream.scroll = 0,
+        KeyCode::End => focus.stream.follow(),
         KeyCode::Char('[') => focus.pane_scroll = focus.pane_scroll.saturating_sub(5),
         KeyCode::Char(']') => focus.pane_scroll += 5,
         KeyCode::Char('k') | KeyCode::F(9) => app.ask_signal(),
@@ -608,31 +622,50 @@ fn detail_key(app: &mut App, key: KeyEvent) {
     }
 }
 
+/// Index of the Errors screen's cursor in `ranked`.
+pub fn error_cursor(app: &App, ranked: &[(&GroupKey, &crate::live::Group)]) -> usize {
+    app.error_selected
+        .as_ref()
+        .and_then(|key| ranked.iter().position(|(k, _)| *k == key))
+        .unwrap_or(0)
+}
+
 fn errors_key(app: &mut App, key: KeyEvent, commands: &mut Vec<Command>) {
-    let count = app.failures.ranked().len();
-    let last = count.saturating_sub(1);
-    match key.code {
-        KeyCode::Up => app.error_selected = app.error_selected.saturating_sub(1),
-        KeyCode::Down => app.error_selected = (app.error_selected + 1).min(last),
-        KeyCode::PageUp => app.error_selected = app.error_selected.saturating_sub(PAGE as usize),
-        KeyCode::PageDown => app.error_selected = (app.error_selected + PAGE as usize).min(last),
-        KeyCode::Enter => {
-            let Some(pid) = app
-                .failures
-                .ranked()
-                .get(app.error_selected)
-                .map(|(k, _)| k.pid)
-            else {
-                return;
-            };
-            let row = app.rows.iter().find(|r| r.pid == pid);
-            let start = row.and_then(|r| r.start_ticks);
-            let command = row.map_or_else(|| pid.to_string(), |r| r.command.clone());
-            app.open_detail(pid, start, command);
-            commands.push(Command::ReadDetail);
-        }
-        _ => {}
+    let ranked = app.failures.ranked();
+    if ranked.is_empty() {
+        return;
     }
+    let at = error_cursor(app, &ranked);
+    let last = ranked.len() - 1;
+    let to = match key.code {
+        KeyCode::Up => at.saturating_sub(1),
+        KeyCode::Down => (at + 1).min(last),
+        KeyCode::PageUp => at.saturating_sub(PAGE as usize),
+        KeyCode::PageDown => (at + PAGE as usize).min(last),
+        KeyCode::Home => 0,
+        KeyCode::End => last,
+        KeyCode::Enter => {
+            let (key, group) = ranked[at];
+            let (pid, epoch, exited) = (key.pid, key.epoch, group.exited);
+            let row = app.rows.iter().find(|r| r.pid == pid);
+            let listed = row.is_some();
+            let start = row.and_then(|r| r.start_ticks);
+            let command = row.map_or_else(|| text::clean(&group.comm), |r| r.command.clone());
+            app.open_detail(pid, epoch, start, command);
+            // The process is gone, or is not the one that failed: show the
+            // failures, and nothing of whoever holds the pid now.
+            if exited || !listed {
+                if let Some(focus) = app.focus.as_mut() {
+                    focus.gone = true;
+                }
+            } else {
+                commands.push(Command::ReadDetail);
+            }
+            return;
+        }
+        _ => return,
+    };
+    app.error_selected = Some(ranked[to].0.clone());
 }
 
 fn syscalls_key(app: &mut App, key: KeyEvent) {
@@ -642,17 +675,12 @@ fn syscalls_key(app: &mut App, key: KeyEvent) {
             app.editing = Some(Editing::StreamFilter)
         }
         KeyCode::Esc => app.stream_filter.clear(),
-        KeyCode::Char('p') | KeyCode::Char(' ') => {
-            stream.paused = !stream.paused;
-            if !stream.paused {
-                stream.scroll = 0;
-            }
-        }
+        KeyCode::Char('p') | KeyCode::Char(' ') => stream.toggle_pause(),
         KeyCode::Up => stream.scroll_by(1),
         KeyCode::Down => stream.scroll_by(-1),
         KeyCode::PageUp => stream.scroll_by(PAGE),
         KeyCode::PageDown => stream.scroll_by(-PAGE),
-        KeyCode::End => stream.scroll = 0,
+        KeyCode::End => stream.follow(),
         _ => {}
     }
 }

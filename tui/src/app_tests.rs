@@ -127,7 +127,7 @@ fn the_syscalls_screen_asks_for_everything_only_while_open() {
     let mut app = fixture::app();
     assert_eq!(key(&mut app, KeyCode::Char('3')), [show(None, true)]);
     assert!(key(&mut app, KeyCode::Char('p')).is_empty());
-    assert!(app.stream.paused);
+    assert!(app.stream.paused());
     assert_eq!(key(&mut app, KeyCode::Char('2')), [show(None, false)]);
 }
 
@@ -244,4 +244,71 @@ fn the_errors_screen_opens_the_detail_of_the_selected_failure() {
     let commands = key(&mut app, KeyCode::Enter);
     assert_eq!(app.focus.as_ref().map(|f| f.pid), Some(30));
     assert_eq!(commands, [Command::ReadDetail, show(Some(30), false)]);
+}
+
+#[test]
+fn the_errors_cursor_stays_on_its_group_when_the_ranking_changes() {
+    let mut app = fixture::app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Down);
+    let chosen = app.error_selected.clone().expect("a group");
+    assert_eq!(chosen.pid, 30);
+    // pid 30 fails a lot more: its group moves to the top, and the cursor
+    // goes with it.
+    let records = (0..20)
+        .map(|i| fixture::failure(30, "nginx", "/var/www/secret", libc::EACCES, 100 + i))
+        .collect();
+    update(
+        &mut app,
+        Msg::Live(LiveBatch {
+            records,
+            ..LiveBatch::default()
+        }),
+    );
+    update(
+        &mut app,
+        Msg::Refreshed(Box::new(Refresh {
+            snapshot: fixture::snapshot(1004, 300),
+            host: Default::default(),
+        })),
+    );
+    let ranked = app.failures.ranked();
+    assert_eq!(ranked[0].0, &chosen);
+    assert_eq!(error_cursor(&app, &ranked), 0);
+}
+
+#[test]
+fn an_exited_process_opened_from_errors_shows_its_failures_and_asks_nothing() {
+    let mut app = fixture::app();
+    update(
+        &mut app,
+        Msg::Live(LiveBatch {
+            exited: vec![66],
+            ..LiveBatch::default()
+        }),
+    );
+    key(&mut app, KeyCode::Char('2'));
+    let commands = key(&mut app, KeyCode::Enter);
+    let focus = app.focus.as_ref().expect("focused");
+    assert_eq!((focus.pid, focus.epoch, focus.gone), (66, 0, true));
+    assert_eq!(app.failures.of(66, focus.epoch).len(), 1);
+    assert!(
+        commands.is_empty(),
+        "nothing read, nothing asked of the probe: {commands:?}"
+    );
+}
+
+#[test]
+fn a_probe_that_stops_says_so() {
+    let mut app = fixture::app();
+    key(&mut app, KeyCode::Char('3'));
+    update(&mut app, Msg::ProbeStopped("the probe failed: gone".into()));
+    assert_eq!(
+        app.probe.unavailable.as_deref(),
+        Some("the probe failed: gone")
+    );
+    assert!(
+        key(&mut app, KeyCode::Char('1')).is_empty(),
+        "nothing is sent to it"
+    );
 }

@@ -38,11 +38,12 @@ pub(crate) async fn run(options: Options, probe: ProbeSource) -> Result<(), Erro
     let first = read_refresh(&mut reader)?;
     update(&mut app, Msg::Refreshed(Box::new(first)));
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let _guard = terminal::enter()?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let mut term = signal(SignalKind::terminate()).map_err(Error::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(Error::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(Error::Signals)?;
+    let _guard = terminal::enter().map_err(Error::Terminal)?;
+    let mut terminal =
+        Terminal::new(CrosstermBackend::new(io::stdout())).map_err(Error::Terminal)?;
     let mut input = EventStream::new();
     let mut refresh = interval(options.refresh);
     refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -55,7 +56,9 @@ pub(crate) async fn run(options: Options, probe: ProbeSource) -> Result<(), Erro
 
     loop {
         if draw_now {
-            terminal.draw(|f| view::render(f, &app))?;
+            terminal
+                .draw(|f| view::render(f, &app))
+                .map_err(Error::Terminal)?;
             draw_now = false;
             draw_later = false;
         }
@@ -67,7 +70,7 @@ pub(crate) async fn run(options: Options, probe: ProbeSource) -> Result<(), Erro
                     continue;
                 }
                 Some(Ok(_)) => continue,
-                Some(Err(err)) => return Err(err.into()),
+                Some(Err(err)) => return Err(Error::Terminal(err)),
                 None => return Ok(()),
             },
             _ = refresh.tick() => {
@@ -77,23 +80,40 @@ pub(crate) async fn run(options: Options, probe: ProbeSource) -> Result<(), Erro
                     return Ok(());
                 }
                 if app.screen == Screen::Detail {
-                    read_focus(&mut app);
+                    let commands = read_focus(&mut app);
+                    if run_commands(&mut app, commands, &mut link) {
+                        return Ok(());
+                    }
                 }
                 draw_now = true;
                 continue;
             }
             batch = next_batch(&mut link) => match batch {
+                Some(ProbeBatch { stopped: Some(reason), .. }) => {
+                    link = None;
+                    Msg::ProbeStopped(reason)
+                }
                 Some(batch) => {
                     // The process table shows live events only as ERR/s,
-                    // which changes at each refresh: no draw for them there.
-                    draw_later |= app.screen != Screen::Processes || app.overlay.is_some();
-                    Msg::Live(convert(&mut converter, batch))
+                    // which changes at each refresh: no draw for them there,
+                    // unless the header's loss counters moved.
+                    let losses = (app.probe.lost, app.probe.truncated, app.probe.unreadable, app.probe.malformed);
+                    let live = convert(&mut converter, batch);
+                    let moved = losses
+                        != (
+                            live.losses.events_lost(),
+                            live.losses.truncated,
+                            live.losses.unreadable,
+                            live.malformed,
+                        );
+                    if moved || app.screen != Screen::Processes || app.overlay.is_some() {
+                        draw_later = true;
+                    }
+                    Msg::Live(live)
                 }
                 None => {
                     link = None;
-                    app.probe.unavailable = Some("the probe stopped".to_owned());
-                    draw_now = true;
-                    continue;
+                    Msg::ProbeStopped("the probe's reader ended".to_owned())
                 }
             },
             _ = frame.tick(), if draw_later => {
@@ -132,8 +152,8 @@ fn convert(converter: &mut Converter, batch: ProbeBatch) -> LiveBatch {
         records: Vec::with_capacity(batch.events.len()),
         exited: Vec::new(),
         delivered: batch.delivered,
-        events_lost: batch.losses.events_lost(),
-        truncated: batch.losses.truncated,
+        losses: batch.losses,
+        malformed: batch.malformed,
     };
     for event in batch.events {
         converter.convert(event, &mut live.records, &mut live.exited);
@@ -152,7 +172,12 @@ fn run_commands(app: &mut App, commands: Vec<Command>, link: &mut Option<ProbeLi
                     let _ = link.control.send(control);
                 }
             }
-            Command::ReadDetail => read_focus(app),
+            Command::ReadDetail => {
+                let more = read_focus(app);
+                if run_commands(app, more, link) {
+                    return true;
+                }
+            }
             Command::Signal {
                 pid,
                 start_ticks,
@@ -162,7 +187,13 @@ fn run_commands(app: &mut App, commands: Vec<Command>, link: &mut Option<ProbeLi
                     signal_name(signal).map_or_else(|| signal.to_string(), |n| format!("SIG{n}"));
                 let outcome = send_signal(pid, start_ticks, signal)
                     .map(|()| format!("sent {name} to pid {pid}"))
-                    .map_err(|err| err.to_string());
+                    .map_err(|err| {
+                        let mut text = err.to_string();
+                        if let Some(cause) = std::error::Error::source(&err) {
+                            text.push_str(&format!(": {cause}"));
+                        }
+                        text
+                    });
                 let more = update(app, Msg::Signalled(outcome));
                 if run_commands(app, more, link) {
                     return true;
@@ -173,10 +204,13 @@ fn run_commands(app: &mut App, commands: Vec<Command>, link: &mut Option<ProbeLi
     false
 }
 
-/// Reads the focused process again, and classifies its recent lookups.
-fn read_focus(app: &mut App) {
-    let Some(pid) = app.focus.as_ref().map(|f| f.pid) else {
-        return;
+/// Reads the focused process again, and classifies its recent lookups;
+/// returns what `update` asks for in turn (a focus that is gone is no
+/// longer sent in full).
+#[must_use]
+fn read_focus(app: &mut App) -> Vec<Command> {
+    let Some(pid) = app.focus.as_ref().filter(|f| !f.gone).map(|f| f.pid) else {
+        return Vec::new();
     };
     let detail = read_detail(
         pid,
@@ -193,7 +227,7 @@ fn read_focus(app: &mut App) {
             detail,
             report,
         })),
-    );
+    )
 }
 
 /// The why-missing report of `pid`'s recent lookups (it stats the files it

@@ -13,6 +13,10 @@ pub struct ProbeBatch {
     pub delivered: u64,
     /// Every loss since it was loaded.
     pub losses: Losses,
+    /// Records that did not decode (a probe/decoder mismatch: a bug).
+    pub malformed: u64,
+    /// The probe failed and sends nothing more, for this reason.
+    pub stopped: Option<String>,
 }
 
 /// What the UI asks of the probe.

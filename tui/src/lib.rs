@@ -38,7 +38,10 @@ pub struct Options {
 pub enum Error {
     /// The terminal could not be set up, drawn on or read from.
     #[error("terminal: {0} (hostscope top needs an interactive terminal; is stdout a tty?)")]
-    Terminal(#[from] std::io::Error),
+    Terminal(#[source] std::io::Error),
+    /// The signals that end the UI could not be watched.
+    #[error("cannot watch SIGTERM, SIGHUP and SIGINT")]
+    Signals(#[source] std::io::Error),
     /// `/proc` could not be read at all.
     #[error(transparent)]
     Proc(#[from] hostscope_core::procfs::Error),

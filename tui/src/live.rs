@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 
 use hostscope_core::analysis::why_missing::{self, Lookup, Observation};
 use hostscope_core::enrich::Enricher;
-use hostscope_core::model::{Event, SyscallEvent};
+use hostscope_core::model::{Event, Losses, SyscallEvent};
 use hostscope_core::output::text;
 
 /// One syscall the probe delivered, ready for the views.
@@ -40,8 +40,10 @@ pub struct LiveBatch {
     /// Processes that exited, by pid.
     pub exited: Vec<u32>,
     pub delivered: u64,
-    pub events_lost: u64,
-    pub truncated: u64,
+    /// The probe's loss counters since it was loaded.
+    pub losses: Losses,
+    /// Records that did not decode (a probe/decoder mismatch: a bug).
+    pub malformed: u64,
 }
 
 /// Turns probe events into [`LiveRecord`]s, keeping the per-process path
@@ -55,7 +57,8 @@ pub struct Converter {
 impl Default for Converter {
     fn default() -> Self {
         Converter {
-            enricher: Enricher::new(true),
+            // The probe shows every chdir but only some opens and closes.
+            enricher: Enricher::partial(),
             line: String::new(),
         }
     }
@@ -110,6 +113,9 @@ impl Converter {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GroupKey {
     pub pid: u32,
+    /// How many processes with this pid exited before this one: a reused
+    /// pid never inherits another process's failures.
+    pub epoch: u32,
     pub syscall: &'static str,
     pub errno: i32,
     pub path: Option<Vec<u8>>,
@@ -127,6 +133,8 @@ pub struct Group {
     pending: u64,
     pub first_ns: u64,
     pub last_ns: u64,
+    /// The process has exited.
+    pub exited: bool,
 }
 
 /// Every failure the probe reported, counted and grouped; bounded.
@@ -139,6 +147,10 @@ pub struct Failures {
     rates: HashMap<u32, f64>,
     /// Recent path lookups per process, oldest first.
     lookups: HashMap<u32, VecDeque<Lookup>>,
+    /// Lookups held, all processes together.
+    lookups_held: usize,
+    /// The epoch of each pid that has exited with failures on record.
+    epochs: HashMap<u32, u32>,
     /// Groups forgotten to stay within [`Failures::MAX_GROUPS`].
     pub forgotten: u64,
     /// Failures seen since start.
@@ -150,26 +162,35 @@ impl Failures {
     pub const MAX_GROUPS: usize = 4096;
     /// Lookups kept per process for the classification.
     pub const LOOKUPS_PER_PROCESS: usize = 512;
-    /// Processes whose lookups are kept.
-    pub const MAX_PROCESSES: usize = 2048;
+    /// Lookups kept, all processes together (a few MiB at most); past it,
+    /// the processes that looked up nothing for longest are forgotten.
+    pub const MAX_LOOKUPS: usize = 32_768;
+
+    /// The epoch of the process that has pid `pid` now (see
+    /// [`GroupKey::epoch`]).
+    pub fn epoch(&self, pid: u32) -> u32 {
+        self.epochs.get(&pid).copied().unwrap_or(0)
+    }
 
     /// Counts `record` if it failed, and keeps it if it is a lookup.
     pub fn observe(&mut self, record: &LiveRecord) {
         if let Some(lookup) = &record.lookup {
-            if !self.lookups.contains_key(&record.pid) && self.lookups.len() >= Self::MAX_PROCESSES
-            {
+            while self.lookups_held >= Self::MAX_LOOKUPS {
                 self.forget_oldest_lookups();
             }
             let kept = self.lookups.entry(record.pid).or_default();
             if kept.len() == Self::LOOKUPS_PER_PROCESS {
                 kept.pop_front();
+                self.lookups_held -= 1;
             }
             kept.push_back(lookup.clone());
+            self.lookups_held += 1;
         }
         let Some(errno) = record.errno else { return };
         self.total += 1;
         *self.pending.entry(record.pid).or_default() += 1;
         let key = GroupKey {
+            epoch: self.epoch(record.pid),
             pid: record.pid,
             syscall: record.syscall,
             errno,
@@ -185,6 +206,7 @@ impl Failures {
             pending: 0,
             first_ns: record.ts_ns,
             last_ns: record.ts_ns,
+            exited: false,
         });
         group.count += 1;
         group.pending += 1;
@@ -231,17 +253,18 @@ impl Failures {
         all
     }
 
-    /// The groups of process `pid`, most frequent first.
-    pub fn of(&self, pid: u32) -> Vec<(&GroupKey, &Group)> {
+    /// The groups of process `pid` in `epoch`, most frequent first.
+    pub fn of(&self, pid: u32, epoch: u32) -> Vec<(&GroupKey, &Group)> {
         let mut mine: Vec<_> = self
-            .ranked()
-            .into_iter()
-            .filter(|(k, _)| k.pid == pid)
+            .groups
+            .iter()
+            .filter(|(k, _)| k.pid == pid && k.epoch == epoch)
             .collect();
         mine.sort_by(|a, b| {
             b.1.count
                 .cmp(&a.1.count)
                 .then(b.1.last_ns.cmp(&a.1.last_ns))
+                .then(a.0.path.cmp(&b.0.path))
         });
         mine
     }
@@ -252,9 +275,24 @@ impl Failures {
     }
 
     /// Forgets what is per process for an exited one, but keeps its groups
-    /// (an outage's evidence outlives the process) until they age out.
+    /// (an outage's evidence outlives the process), marked, until they age
+    /// out; the next process with this pid starts a new epoch.
     pub fn exited(&mut self, pid: u32) {
         self.rates.remove(&pid);
+        if let Some(kept) = self.lookups.remove(&pid) {
+            self.lookups_held -= kept.len();
+        }
+        let epoch = self.epoch(pid);
+        let mut any = false;
+        for (key, group) in &mut self.groups {
+            if key.pid == pid && key.epoch == epoch {
+                group.exited = true;
+                any = true;
+            }
+        }
+        if any {
+            self.epochs.insert(pid, epoch + 1);
+        }
     }
 
     fn forget_oldest_groups(&mut self) {
@@ -264,6 +302,10 @@ impl Failures {
         let before = self.groups.len();
         self.groups.retain(|_, g| g.last_ns > threshold);
         self.forgotten += (before - self.groups.len()) as u64;
+        // An epoch matters only while a group of that pid is held.
+        let groups = &self.groups;
+        self.epochs
+            .retain(|pid, _| groups.keys().any(|k| k.pid == *pid));
     }
 
     fn forget_oldest_lookups(&mut self) {
@@ -272,8 +314,8 @@ impl Failures {
             .iter()
             .min_by_key(|(_, l)| l.back().map_or(0, |l| l.ts_ns))
             .map(|(&pid, _)| pid);
-        if let Some(pid) = oldest {
-            self.lookups.remove(&pid);
+        if let Some(kept) = oldest.and_then(|pid| self.lookups.remove(&pid)) {
+            self.lookups_held -= kept.len();
         }
     }
 }
@@ -282,10 +324,14 @@ impl Failures {
 /// scrolled without losing its place as lines keep coming.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stream {
-    lines: VecDeque<(u32, String)>,
-    /// Lines between the bottom of the view and the newest line.
+    /// (sequence number, pid, line).
+    lines: VecDeque<(u64, u32, String)>,
+    next: u64,
+    /// While paused, the newest line shown: what arrives after it waits.
+    anchor: Option<u64>,
+    /// Shown lines between the bottom of the view and the anchor (or the
+    /// newest line), counted among the lines the filter keeps.
     pub scroll: usize,
-    pub paused: bool,
 }
 
 impl Stream {
@@ -296,16 +342,8 @@ impl Stream {
         if self.lines.len() == Self::CAPACITY {
             self.lines.pop_front();
         }
-        self.lines.push_back((pid, line));
-        // A paused or scrolled-back view keeps showing the same lines.
-        if self.paused || self.scroll > 0 {
-            self.scroll = (self.scroll + 1).min(self.lines.len().saturating_sub(1));
-        }
-    }
-
-    pub fn clear(&mut self) {
-        self.lines.clear();
-        self.scroll = 0;
+        self.lines.push_back((self.next, pid, line));
+        self.next += 1;
     }
 
     pub fn len(&self) -> usize {
@@ -316,26 +354,54 @@ impl Stream {
         self.lines.is_empty()
     }
 
-    /// Scrolls towards older lines by `n` (negative: newer).
-    pub fn scroll_by(&mut self, n: isize) {
-        let max = self.lines.len().saturating_sub(1);
-        self.scroll = self.scroll.saturating_add_signed(n).min(max);
+    pub fn paused(&self) -> bool {
+        self.anchor.is_some()
     }
 
-    /// The `height` lines that end `scroll` lines before the newest, of
-    /// those that `keep` accepts, oldest first.
+    /// Pauses at the newest line, or resumes following.
+    pub fn toggle_pause(&mut self) {
+        if self.anchor.is_some() {
+            self.follow();
+        } else {
+            self.anchor = Some(self.next);
+        }
+    }
+
+    /// Resumes following the newest line.
+    pub fn follow(&mut self) {
+        self.anchor = None;
+        self.scroll = 0;
+    }
+
+    /// Scrolls towards older lines by `n` (negative: newer). Scrolling
+    /// pauses, as in a pager.
+    pub fn scroll_by(&mut self, n: isize) {
+        if self.anchor.is_none() {
+            self.anchor = Some(self.next);
+        }
+        self.scroll = self.scroll.saturating_add_signed(n).min(self.lines.len());
+    }
+
+    /// The `height` lines that `keep` accepts, ending `scroll` of them
+    /// before the anchor (or the newest line), oldest first.
     pub fn window(&self, height: usize, keep: impl Fn(u32, &str) -> bool) -> Vec<&str> {
+        let anchor = self.anchor.unwrap_or(u64::MAX);
         let mut out: Vec<&str> = self
             .lines
             .iter()
             .rev()
-            .filter(|(pid, line)| keep(*pid, line))
+            .filter(|(seq, pid, line)| *seq < anchor && keep(*pid, line))
             .skip(self.scroll)
             .take(height)
-            .map(|(_, line)| line.as_str())
+            .map(|(_, _, line)| line.as_str())
             .collect();
         out.reverse();
         out
+    }
+
+    /// Lines that arrived since the pause.
+    pub fn waiting(&self) -> u64 {
+        self.anchor.map_or(0, |a| self.next - a)
     }
 }
 
@@ -380,10 +446,60 @@ mod tests {
             (ranked[0].0.pid, ranked[0].1.count, ranked[0].1.rate),
             (7, 10, 5.0)
         );
-        assert_eq!(f.of(8).len(), 1);
+        assert_eq!(f.of(8, 0).len(), 1);
         f.refresh(1.0);
         assert_eq!(f.rate(7), 0.0);
         assert_eq!(f.ranked()[0].1.count, 10, "counts outlive the interval");
+    }
+
+    #[test]
+    fn a_reused_pid_does_not_inherit_the_failures_of_the_exited_process() {
+        let mut f = Failures::default();
+        f.observe(&failure(7, "/etc/app.conf", 1));
+        f.exited(7);
+        assert_eq!(f.epoch(7), 1);
+        assert!(f.of(7, 1).is_empty(), "the new process with pid 7 has none");
+        assert_eq!(f.of(7, 0).len(), 1, "the old one's are there by its epoch");
+        assert!(f.ranked()[0].1.exited, "the old one's stay, marked");
+        f.observe(&failure(7, "/etc/app.conf", 2));
+        assert_eq!(f.of(7, 1).len(), 1);
+        assert_eq!(f.ranked().len(), 2);
+    }
+
+    #[test]
+    fn lookups_are_bounded_across_processes() {
+        let mut f = Failures::default();
+        let lookup = Lookup {
+            ts_ns: 0,
+            pid: 0,
+            tid: 0,
+            comm: Vec::new(),
+            syscall: "openat",
+            errno: Some(libc::ENOENT),
+            path: b"/x".to_vec(),
+            resolved: None,
+            uid: 0,
+            gid: 0,
+        };
+        for pid in 0..200u32 {
+            for i in 0..300u64 {
+                let mut r = failure(pid, "/x", u64::from(pid) * 1000 + i);
+                r.lookup = Some(Lookup {
+                    pid,
+                    ts_ns: r.ts_ns,
+                    ..lookup.clone()
+                });
+                f.observe(&r);
+            }
+        }
+        let held: usize = (0..200).map(|pid| f.lookups(pid).count()).sum();
+        assert!(held <= Failures::MAX_LOOKUPS, "{held}");
+        assert_eq!(
+            f.lookups(199).count(),
+            300,
+            "the newest process keeps its own"
+        );
+        assert_eq!(f.lookups(0).count(), 0, "the oldest is forgotten");
     }
 
     #[test]
@@ -408,14 +524,24 @@ mod tests {
             s.push(1, format!("line {i}"));
         }
         assert_eq!(s.window(2, |_, _| true), ["line 8", "line 9"]);
-        s.paused = true;
-        s.push(1, "line 10".into());
+        s.toggle_pause();
+        s.push(2, "line 10".into());
         assert_eq!(s.window(2, |_, _| true), ["line 8", "line 9"]);
+        assert_eq!(s.waiting(), 1);
         s.scroll_by(3);
         assert_eq!(s.window(2, |_, _| true), ["line 5", "line 6"]);
-        s.paused = false;
-        s.scroll = 0;
-        assert_eq!(s.window(2, |pid, _| pid == 1), ["line 9", "line 10"]);
-        assert!(s.window(2, |pid, _| pid == 2).is_empty());
+        // A filter counts the scroll in the lines it keeps.
+        s.scroll = 1;
+        assert_eq!(
+            s.window(2, |_, l| l.ends_with(['5', '7', '9'])),
+            ["line 5", "line 7"]
+        );
+        s.toggle_pause();
+        assert!(!s.paused());
+        assert_eq!(s.window(2, |_, _| true), ["line 9", "line 10"]);
+        assert_eq!(s.window(2, |pid, _| pid == 1), ["line 8", "line 9"]);
+        assert!(s.window(2, |pid, _| pid == 3).is_empty());
+        s.scroll_by(1);
+        assert!(s.paused(), "scrolling pauses");
     }
 }

@@ -110,7 +110,7 @@ impl Column {
             Column::Pid => "PID",
             Column::User => "USER",
             Column::Cpu => "%CPU",
-            Column::Mem => "RSS",
+            Column::Mem => "RSS  %MEM",
             Column::State => "S",
             Column::Threads => "THR",
             Column::Origin => "CONTAINER/UNIT",

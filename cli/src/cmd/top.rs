@@ -75,9 +75,13 @@ pub fn run(args: &TopArgs) -> anyhow::Result<ExitCode> {
                 let (batches_tx, batches) = mpsc::channel(64);
                 let (control, control_rx) = mpsc::unbounded_channel();
                 let link = ProbeLink { batches, control };
+                let ui = hostscope_tui::run(options, ProbeSource::Attached(link));
+                tokio::pin!(ui);
                 tokio::select! {
-                    ui = hostscope_tui::run(options, ProbeSource::Attached(link)) => ui?,
-                    pumped = pump(probe, batches_tx, control_rx) => pumped?,
+                    ended = &mut ui => ended?,
+                    // The pump ends only when the probe failed (it told the
+                    // UI why) or the UI is gone: wait for the UI either way.
+                    () = pump(probe, batches_tx, control_rx) => ui.await?,
                 }
             }
             Err(reason) => hostscope_tui::run(options, ProbeSource::Unavailable(reason)).await?,
@@ -112,10 +116,12 @@ fn probe_config() -> ProbeConfig {
             // argv) is not shown.
             at_entry: false,
             noreturn: false,
-            deliver: if spec::path_args(name).is_empty() {
-                Deliver::Failed
-            } else {
-                Deliver::Lookup
+            deliver: match name {
+                // Every chdir, to resolve relative paths against the right
+                // directory (they are rare).
+                "chdir" | "fchdir" => Deliver::All,
+                _ if spec::path_args(name).is_empty() => Deliver::Failed,
+                _ => Deliver::Lookup,
             },
             replaces_image: matches!(name, "execve" | "execveat"),
         })
@@ -132,11 +138,25 @@ fn probe_config() -> ProbeConfig {
     }
 }
 
-/// Drains the probe into batches for the UI and applies what it asks.
-/// Returns only on error: the UI ending ends the select around it.
+/// Drains the probe into batches for the UI and applies what it asks. On
+/// an error it sends the UI a last batch saying why, and returns.
 async fn pump(
-    mut probe: Probe,
+    probe: Probe,
     batches: mpsc::Sender<ProbeBatch>,
+    control: mpsc::UnboundedReceiver<ProbeControl>,
+) {
+    if let Err(err) = drain(probe, &batches, control).await {
+        let stopped = ProbeBatch {
+            stopped: Some(format!("the probe failed: {err:#}")),
+            ..ProbeBatch::default()
+        };
+        let _ = batches.send(stopped).await;
+    }
+}
+
+async fn drain(
+    mut probe: Probe,
+    batches: &mpsc::Sender<ProbeBatch>,
     mut control: mpsc::UnboundedReceiver<ProbeControl>,
 ) -> anyhow::Result<()> {
     let mut stream: EventStream = probe.events()?;
@@ -164,7 +184,7 @@ async fn pump(
         }
         idle_ticks = 0;
         let losses = probe.losses()?;
-        let lost = losses.events_lost() + losses.truncated;
+        let lost = losses.events_lost() + losses.truncated + losses.unreadable + stream.malformed();
         if events.is_empty() && lost == last_lost {
             continue;
         }
@@ -173,6 +193,8 @@ async fn pump(
             events,
             delivered: probe.delivered()?,
             losses,
+            malformed: stream.malformed(),
+            stopped: None,
         };
         // Waiting here when the UI is behind lets the ring fill, and the
         // probe count what it then drops: slow, but never silent.

@@ -60,7 +60,12 @@ fn or_dash(bytes: Option<&[u8]>) -> String {
 
 fn overview(app: &App, focus: &Focus, theme: &Theme) -> Vec<Line<'static>> {
     let Some(d) = focus.detail.as_deref() else {
-        return vec![Line::styled("reading /proc…", theme.dim())];
+        let text = if focus.gone {
+            "exited before it could be read: its failures are below"
+        } else {
+            "reading /proc…"
+        };
+        return vec![Line::styled(text, theme.dim())];
     };
     let ids = |ids: Option<hostscope_core::procfs::Ids>| {
         ids.map_or_else(|| "-".to_owned(), |i| format!("{}/{}", i.real, i.effective))
@@ -175,6 +180,7 @@ fn pane(frame: &mut Frame, area: Rect, app: &App, focus: &Focus, theme: &Theme) 
         .title(Line::from(title));
     let inner_width = usize::from(area.width.saturating_sub(2));
     let lines: Vec<Line> = match focus.detail.as_deref() {
+        None if focus.gone => vec![Line::styled("exited", theme.dim())],
         None => vec![Line::styled("reading /proc…", theme.dim())],
         Some(d) => match focus.pane {
             Pane::Files => match &d.files {
@@ -249,10 +255,10 @@ fn pane(frame: &mut Frame, area: Rect, app: &App, focus: &Focus, theme: &Theme) 
                         Line::raw(fit(
                             &format!(
                                 "{:<22} {:>12} {:>12} {}",
-                                l.name,
+                                text::clean(l.name.as_bytes()),
                                 v(l.soft),
                                 v(l.hard),
-                                l.unit.as_deref().unwrap_or("")
+                                text::clean(l.unit.as_deref().unwrap_or("").as_bytes())
                             ),
                             inner_width,
                         ))
@@ -312,7 +318,7 @@ fn failures(frame: &mut Frame, area: Rect, app: &App, focus: &Focus, theme: &The
     }
     let width = usize::from(area.width);
     let classes = focus.report.as_deref().map(classes).unwrap_or_default();
-    let groups = app.failures.of(focus.pid);
+    let groups = app.failures.of(focus.pid, focus.epoch);
     let mut lines = Vec::new();
     if let Some(report) = focus.report.as_deref()
         && !report.searches.is_empty()
@@ -358,13 +364,19 @@ fn failures(frame: &mut Frame, area: Rect, app: &App, focus: &Focus, theme: &The
 fn stream(frame: &mut Frame, area: Rect, focus: &Focus, theme: &Theme) {
     let s = &focus.stream;
     let mut title = vec![Span::styled(" Syscalls ", theme.title())];
-    title.push(if s.paused {
+    title.push(if s.paused() {
         Span::styled("PAUSED ", theme.warn())
     } else {
         Span::styled("LIVE ", theme.good())
     });
     if s.scroll > 0 {
         title.push(Span::raw(format!("{} back ", s.scroll)));
+    }
+    if s.waiting() > 0 {
+        title.push(Span::styled(
+            format!("{} new waiting ", s.waiting()),
+            theme.warn(),
+        ));
     }
     let block = Block::new().borders(Borders::TOP).title(Line::from(title));
     let height = usize::from(area.height.saturating_sub(1));

@@ -45,7 +45,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let height = usize::from(area.height.saturating_sub(1));
-    let selected = app.error_selected.min(groups.len() - 1);
+    let selected = crate::app::error_cursor(app, &groups);
     let first = first_shown(selected, height);
     let path_width = usize::from(area.width.saturating_sub(62)).max(10);
     let header = Row::new([
@@ -72,7 +72,14 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
                 )),
                 Cell::from(group.count.to_string()),
                 Cell::from(key.pid.to_string()),
-                Cell::from(fit(&text::clean(&group.comm), 15)),
+                Cell::from(if group.exited {
+                    Span::styled(
+                        fit(&format!("{} (exited)", text::clean(&group.comm)), 15),
+                        theme.dim(),
+                    )
+                } else {
+                    Span::raw(fit(&text::clean(&group.comm), 15))
+                }),
                 Cell::from(key.syscall),
                 Cell::from(errno),
                 Cell::from(fit(&path, path_width)),
@@ -93,4 +100,14 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Fill(1),
     ];
     frame.render_widget(Table::new(rows, widths).header(header), area);
+    if app.failures.forgotten > 0 {
+        let note = format!(
+            " {} older groups forgotten to stay within {} ",
+            app.failures.forgotten,
+            crate::live::Failures::MAX_GROUPS
+        );
+        let w = (note.chars().count() as u16).min(area.width);
+        let corner = Rect::new(area.right() - w, area.y, w, 1);
+        frame.render_widget(Paragraph::new(Span::styled(note, theme.warn())), corner);
+    }
 }

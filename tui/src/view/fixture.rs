@@ -151,8 +151,8 @@ pub(crate) fn app() -> App {
             records,
             exited: Vec::new(),
             delivered: 1234,
-            events_lost: 0,
-            truncated: 0,
+            losses: Default::default(),
+            malformed: 0,
         }),
     );
     update(
@@ -266,8 +266,8 @@ pub(crate) fn detail_app() -> App {
             ],
             exited: Vec::new(),
             delivered: 1300,
-            events_lost: 0,
-            truncated: 0,
+            losses: Default::default(),
+            malformed: 0,
         }),
     );
     app

@@ -11,29 +11,65 @@ use super::Theme;
 use crate::app::App;
 use crate::text;
 
-/// Columns of one core's gauge: `cpu12 [||||||    ] 100%`.
-const CPU_CELL: u16 = 22;
+/// Rows of CPU gauges at most; more cores are summed up in words.
+const MAX_CPU_ROWS: usize = 8;
+/// Bar length of one gauge.
+const BAR: usize = 10;
 
-fn cpu_rows(app: &App, width: u16) -> usize {
-    let per_row = usize::from((width / CPU_CELL).max(1));
-    app.host_cpu.len().div_ceil(per_row)
+/// The label width (`cpu7`, `cpu127`) and the columns of one gauge:
+/// `cpu12 [||||||    ] 100%] `.
+fn cell(app: &App) -> (usize, usize) {
+    let label = 3 + app
+        .host_cpu
+        .len()
+        .saturating_sub(1)
+        .max(1)
+        .to_string()
+        .len();
+    (label, label + 2 + BAR + 7)
+}
+
+/// Gauges per row and rows of gauges at this width.
+fn layout(app: &App, width: u16) -> (usize, usize) {
+    let per_row = (usize::from(width) / cell(app).1).max(1);
+    (
+        per_row,
+        app.host_cpu.len().div_ceil(per_row).min(MAX_CPU_ROWS),
+    )
 }
 
 /// Rows the header needs at this width.
 pub(super) fn height(app: &App, width: u16) -> u16 {
-    (2 + cpu_rows(app, width)).min(12) as u16
+    (2 + layout(app, width).1) as u16
 }
 
 pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = Theme::of(app);
     let mut lines = vec![summary(app, &theme), probe(app, &theme)];
-    let per_row = usize::from((area.width / CPU_CELL).max(1));
-    for (row, chunk) in app.host_cpu.chunks(per_row).enumerate() {
+    let (label, _) = cell(app);
+    let (per_row, rows) = layout(app, area.width);
+    for (row, chunk) in app.host_cpu.chunks(per_row).take(rows).enumerate() {
         let mut spans = Vec::new();
         for (i, &pct) in chunk.iter().enumerate() {
-            spans.extend(gauge(&format!("cpu{}", row * per_row + i), pct, &theme));
+            spans.extend(gauge(
+                &format!("cpu{}", row * per_row + i),
+                label,
+                pct,
+                &theme,
+            ));
         }
         lines.push(Line::from(spans));
+    }
+    let shown = per_row * rows;
+    if app.host_cpu.len() > shown
+        && let Some(last) = lines.last_mut()
+    {
+        let rest = &app.host_cpu[shown..];
+        let mean = rest.iter().sum::<f64>() / rest.len() as f64;
+        *last = Line::from(format!(
+            "+{} more cores, {mean:.0}% on average (a wider terminal shows them)",
+            rest.len()
+        ));
     }
     frame.render_widget(Paragraph::new(lines), area);
 }
@@ -119,8 +155,7 @@ fn probe(app: &App, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn gauge(label: &str, pct: f64, theme: &Theme) -> Vec<Span<'static>> {
-    const BAR: usize = 10;
+fn gauge(label: &str, width: usize, pct: f64, theme: &Theme) -> Vec<Span<'static>> {
     let filled = ((pct / 100.0 * BAR as f64).round() as usize).min(BAR);
     let style: Style = if pct >= 90.0 {
         theme.bad()
@@ -130,7 +165,7 @@ fn gauge(label: &str, pct: f64, theme: &Theme) -> Vec<Span<'static>> {
         theme.good()
     };
     vec![
-        Span::raw(format!("{label:>5} [")),
+        Span::raw(format!("{label:>width$} [")),
         Span::styled("|".repeat(filled), style),
         Span::raw(format!("{}{:>4.0}%] ", " ".repeat(BAR - filled), pct)),
     ]

@@ -145,7 +145,7 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
             };
             Line::from(vec![
                 Span::styled(label, theme.key()),
-                Span::raw(format!(" {text}▏")),
+                Span::raw(format!(" {}▏", crate::text::clean(text.as_bytes()))),
                 Span::styled("  Enter done  Esc clear", theme.dim()),
             ])
         }
@@ -198,14 +198,26 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// Cuts `s` to at most `width` columns (by chars: what is shown here is
-/// escaped, so mostly ASCII), marking the cut.
+/// Cuts `s` to at most `width` terminal columns (wide characters count
+/// two), marking the cut with `…`.
 pub(crate) fn fit(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if s.width() <= width {
         return s.to_owned();
     }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
     out
 }
 

@@ -17,7 +17,7 @@ fn width(column: Column) -> Constraint {
         Column::Pid => Constraint::Length(7),
         Column::User => Constraint::Length(9),
         Column::Cpu => Constraint::Length(5),
-        Column::Mem => Constraint::Length(6),
+        Column::Mem => Constraint::Length(11),
         Column::State => Constraint::Length(1),
         Column::Threads => Constraint::Length(4),
         Column::Origin => Constraint::Length(18),
@@ -43,7 +43,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             format!(
                 "no process matches the filter \"{}\" (Esc clears it)",
-                app.arrangement.filter
+                text::clean(app.arrangement.filter.as_bytes())
             )
         };
         frame.render_widget(Paragraph::new(text).style(theme.dim()), area);
@@ -61,7 +61,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         Cell::from(format!("{}{mark}", c.title()))
     }))
     .style(theme.heading());
-    let command_width = usize::from(area.width.saturating_sub(64)).max(10);
+    let command_width = usize::from(area.width.saturating_sub(69)).max(10);
     let rows = app
         .lines
         .iter()
@@ -165,7 +165,11 @@ fn process_row(
         Cell::from(r.pid.to_string()),
         Cell::from(fit(&r.user, 9)),
         Cell::from(r.cpu.map_or_else(dash, |c| format!("{c:.1}"))),
-        Cell::from(r.rss.map_or_else(dash, text::bytes)),
+        Cell::from(match (r.rss, r.mem) {
+            (Some(rss), Some(pct)) => format!("{:>5} {pct:>4.1}", text::bytes(rss)),
+            (Some(rss), None) => text::bytes(rss),
+            _ => dash(),
+        }),
         Cell::from(r.state.to_string()),
         Cell::from(r.threads.map_or_else(dash, |t| t.to_string())),
         Cell::from(fit(&r.origin, 18)),

@@ -20,18 +20,31 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
     let [top, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     let stream = &app.stream;
     let mut state = vec![Span::styled(
-        if stream.paused { " PAUSED " } else { " LIVE " },
-        if stream.paused {
+        if stream.paused() {
+            " PAUSED "
+        } else {
+            " LIVE "
+        },
+        if stream.paused() {
             theme.warn()
         } else {
             theme.good()
         },
     )];
     if !app.stream_filter.is_empty() {
-        state.push(Span::raw(format!(" filter \"{}\"", app.stream_filter)));
+        state.push(Span::raw(format!(
+            " filter \"{}\"",
+            crate::text::clean(app.stream_filter.as_bytes())
+        )));
     }
     if stream.scroll > 0 {
         state.push(Span::raw(format!(" {} lines back", stream.scroll)));
+    }
+    if stream.waiting() > 0 {
+        state.push(Span::styled(
+            format!(" {} new lines wait (p or End to follow)", stream.waiting()),
+            theme.warn(),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(state)), top);
     let needle = app.stream_filter.to_lowercase();
