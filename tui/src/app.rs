@@ -176,6 +176,8 @@ pub enum Msg {
     Signalled(Result<String, String>),
     /// The probe stopped sending, for this reason.
     ProbeStopped(String),
+    /// Something the user should know, for the status line.
+    Notice(String),
 }
 
 #[derive(Debug, Clone)]
@@ -340,6 +342,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             });
         }
         Msg::ProbeStopped(reason) => app.probe.unavailable = Some(reason),
+        Msg::Notice(text) => app.message = Some(text),
     }
     let wish = app.probe_wish();
     if wish != app.probe_sent && app.probe.unavailable.is_none() {

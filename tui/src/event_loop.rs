@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
-use hostscope_core::analysis::why_missing::{Analyzer, Observation, ProcessReport};
+use hostscope_core::analysis::why_missing::{Analyzer, Lookup, Observation, ProcessReport};
 use hostscope_core::host::HostSample;
 use hostscope_core::procfs::{self, DetailOptions, read_detail, send_signal, signal_name};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
 
 use crate::app::{App, Command, DetailUpdate, Msg, Refresh, Screen, update};
@@ -37,6 +38,12 @@ pub(crate) async fn run(options: Options, probe: ProbeSource) -> Result<(), Erro
     // be read is reported on a normal screen.
     let first = read_refresh(&mut reader)?;
     update(&mut app, Msg::Refreshed(Box::new(first)));
+    let mut jobs = Jobs {
+        reader: Some(reader),
+        refreshing: None,
+        detailing: None,
+        late_ticks: 0,
+    };
 
     let mut term = signal(SignalKind::terminate()).map_err(Error::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(Error::Signals)?;
@@ -74,19 +81,40 @@ pub(crate) async fn run(options: Options, probe: ProbeSource) -> Result<(), Erro
                 None => return Ok(()),
             },
             _ = refresh.tick() => {
-                let refresh = read_refresh(&mut reader)?;
-                let commands = update(&mut app, Msg::Refreshed(Box::new(refresh)));
-                if run_commands(&mut app, commands, &mut link) {
-                    return Ok(());
-                }
-                if app.screen == Screen::Detail {
-                    let commands = read_focus(&mut app);
-                    if run_commands(&mut app, commands, &mut link) {
-                        return Ok(());
+                match jobs.reader.take() {
+                    Some(reader) => {
+                        jobs.late_ticks = 0;
+                        jobs.refreshing = Some(tokio::task::spawn_blocking(move || {
+                            let mut reader = reader;
+                            let refresh = read_refresh(&mut reader);
+                            (reader, refresh)
+                        }));
+                    }
+                    None => {
+                        jobs.late_ticks += 1;
+                        if jobs.late_ticks == 3 {
+                            let notice = "reading /proc is taking long: a process may be stuck in D state (hung NFS, a sick disk)";
+                            update(&mut app, Msg::Notice(notice.to_owned()));
+                            draw_now = true;
+                        }
                     }
                 }
-                draw_now = true;
+                if app.screen == Screen::Detail {
+                    jobs.read_focus(&app);
+                }
                 continue;
+            }
+            done = join(&mut jobs.refreshing) => {
+                jobs.refreshing = None;
+                let (reader, refresh) = done.map_err(|e| Error::Terminal(io::Error::other(e)))?;
+                jobs.reader = Some(reader);
+                draw_now = true;
+                Msg::Refreshed(Box::new(refresh?))
+            }
+            done = join(&mut jobs.detailing) => {
+                jobs.detailing = None;
+                draw_now = true;
+                Msg::Detail(Box::new(done.map_err(|e| Error::Terminal(io::Error::other(e)))?))
             }
             batch = next_batch(&mut link) => match batch {
                 Some(ProbeBatch { stopped: Some(reason), .. }) => {
@@ -97,7 +125,8 @@ pub(crate) async fn run(options: Options, probe: ProbeSource) -> Result<(), Erro
                     // The process table shows live events only as ERR/s,
                     // which changes at each refresh: no draw for them there,
                     // unless the header's loss counters moved.
-                    let losses = (app.probe.lost, app.probe.truncated, app.probe.unreadable, app.probe.malformed);
+                    let probe = &app.probe;
+                    let losses = (probe.lost, probe.truncated, probe.unreadable, probe.malformed);
                     let live = convert(&mut converter, batch);
                     let moved = losses
                         != (
@@ -126,18 +155,62 @@ pub(crate) async fn run(options: Options, probe: ProbeSource) -> Result<(), Erro
         };
         let live = matches!(msg, Msg::Live(_));
         let commands = update(&mut app, msg);
-        if run_commands(&mut app, commands, &mut link) {
+        if run_commands(&mut app, commands, &mut link, &mut jobs) {
             return Ok(());
         }
         draw_now |= !live;
     }
 }
 
-fn read_refresh(reader: &mut procfs::Reader) -> Result<Refresh, Error> {
+fn read_refresh(reader: &mut procfs::Reader) -> Result<Refresh, procfs::Error> {
     Ok(Refresh {
         snapshot: reader.snapshot()?,
         host: HostSample::read(),
     })
+}
+
+/// Reads of /proc run on blocking threads: reading the command line or
+/// environment of a process stuck in D state (hung NFS, a sick disk; the
+/// very outage being debugged) blocks for as long as it is stuck, and the
+/// UI must still answer keys and signals meanwhile.
+struct Jobs {
+    /// Home between refreshes; with the refresh job while it runs.
+    reader: Option<procfs::Reader>,
+    refreshing: Option<JoinHandle<(procfs::Reader, Result<Refresh, procfs::Error>)>>,
+    detailing: Option<JoinHandle<DetailUpdate>>,
+    /// Refresh ticks missed because the last read has not finished.
+    late_ticks: u32,
+}
+
+impl Jobs {
+    /// Reads the focused process again (unless a read of it is running),
+    /// and classifies its recent lookups.
+    fn read_focus(&mut self, app: &App) {
+        if self.detailing.is_some() {
+            return;
+        }
+        let Some(focus) = app.focus.as_ref().filter(|f| !f.gone) else {
+            return;
+        };
+        let pid = focus.pid;
+        let lookups: Vec<Lookup> = app.failures.lookups(pid).cloned().collect();
+        let options = DetailOptions {
+            environment: app.root,
+        };
+        self.detailing = Some(tokio::task::spawn_blocking(move || DetailUpdate {
+            pid,
+            detail: read_detail(pid, options).ok(),
+            report: classify(pid, lookups),
+        }));
+    }
+}
+
+/// Waits for the job in `slot`; never completes when there is none.
+async fn join<T>(slot: &mut Option<JoinHandle<T>>) -> Result<T, tokio::task::JoinError> {
+    match slot {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn next_batch(link: &mut Option<ProbeLink>) -> Option<ProbeBatch> {
@@ -162,7 +235,12 @@ fn convert(converter: &mut Converter, batch: ProbeBatch) -> LiveBatch {
 }
 
 /// Carries out `commands`; true when one of them is to quit.
-fn run_commands(app: &mut App, commands: Vec<Command>, link: &mut Option<ProbeLink>) -> bool {
+fn run_commands(
+    app: &mut App,
+    commands: Vec<Command>,
+    link: &mut Option<ProbeLink>,
+    jobs: &mut Jobs,
+) -> bool {
     for command in commands {
         match command {
             Command::Quit => return true,
@@ -172,12 +250,7 @@ fn run_commands(app: &mut App, commands: Vec<Command>, link: &mut Option<ProbeLi
                     let _ = link.control.send(control);
                 }
             }
-            Command::ReadDetail => {
-                let more = read_focus(app);
-                if run_commands(app, more, link) {
-                    return true;
-                }
-            }
+            Command::ReadDetail => jobs.read_focus(app),
             Command::Signal {
                 pid,
                 start_ticks,
@@ -195,7 +268,7 @@ fn run_commands(app: &mut App, commands: Vec<Command>, link: &mut Option<ProbeLi
                         text
                     });
                 let more = update(app, Msg::Signalled(outcome));
-                if run_commands(app, more, link) {
+                if run_commands(app, more, link, jobs) {
                     return true;
                 }
             }
@@ -204,43 +277,15 @@ fn run_commands(app: &mut App, commands: Vec<Command>, link: &mut Option<ProbeLi
     false
 }
 
-/// Reads the focused process again, and classifies its recent lookups;
-/// returns what `update` asks for in turn (a focus that is gone is no
-/// longer sent in full).
-#[must_use]
-fn read_focus(app: &mut App) -> Vec<Command> {
-    let Some(pid) = app.focus.as_ref().filter(|f| !f.gone).map(|f| f.pid) else {
-        return Vec::new();
-    };
-    let detail = read_detail(
-        pid,
-        DetailOptions {
-            environment: app.root,
-        },
-    )
-    .ok();
-    let report = classify(app, pid);
-    update(
-        app,
-        Msg::Detail(Box::new(DetailUpdate {
-            pid,
-            detail,
-            report,
-        })),
-    )
-}
-
 /// The why-missing report of `pid`'s recent lookups (it stats the files it
 /// names, hence here and not in `update`).
-fn classify(app: &App, pid: u32) -> Option<ProcessReport> {
-    let mut analyzer = Analyzer::new(None);
-    let mut any = false;
-    for lookup in app.failures.lookups(pid) {
-        analyzer.observe(Observation::Lookup(lookup.clone()));
-        any = true;
-    }
-    if !any {
+fn classify(pid: u32, lookups: Vec<Lookup>) -> Option<ProcessReport> {
+    if lookups.is_empty() {
         return None;
+    }
+    let mut analyzer = Analyzer::new(None);
+    for lookup in lookups {
+        analyzer.observe(Observation::Lookup(lookup));
     }
     analyzer
         .report()

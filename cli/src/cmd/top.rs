@@ -64,7 +64,7 @@ pub fn run(args: &TopArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("could not start the event loop")?;
-    runtime.block_on(async {
+    let ended = runtime.block_on(async {
         let probe = if args.no_probe {
             Err("--no-probe".to_owned())
         } else {
@@ -87,7 +87,11 @@ pub fn run(args: &TopArgs) -> anyhow::Result<ExitCode> {
             Err(reason) => hostscope_tui::run(options, ProbeSource::Unavailable(reason)).await?,
         }
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // A read of /proc stuck on a process in D state must not keep us from
+    // exiting (dropping the runtime would wait for it).
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    ended
 }
 
 /// Why the probe is off, in a few words for the header (the views that
