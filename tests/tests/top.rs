@@ -64,6 +64,23 @@ impl Tmux {
         assert!(status.success());
     }
 
+    fn resize(&self, width: u16, height: u16) {
+        let status = self
+            .cmd()
+            .args([
+                "resize-window",
+                "-t",
+                "top",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .status()
+            .expect("tmux resize-window");
+        assert!(status.success());
+    }
+
     fn type_text(&self, text: &str) {
         let status = self
             .cmd()
@@ -184,6 +201,24 @@ fn find_inspect_signal_and_quit_leaving_the_terminal_as_it_was() {
         screen.lines().filter(|l| l.contains(&name)).count() >= 1,
         "the filtered table shows the workload:\n{screen}"
     );
+
+    // A smaller window: everything is laid out again, down to the status
+    // line on the new last row.
+    tmux.resize(100, 30);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let screen = tmux.screen();
+        let lines: Vec<&str> = screen.lines().collect();
+        if lines.len() == 30 && lines[29].contains("?Help") && screen.contains(&pid.to_string()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not redrawn at 100x30:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    tmux.resize(160, 48);
 
     tmux.keys(&["Enter"]);
     tmux.wait_for(
