@@ -193,6 +193,21 @@ pub struct ProcessExec {
     pub truncated: bool,
 }
 
+/// The OOM killer chose a process to kill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessOom {
+    /// Unix time, in nanoseconds.
+    pub ts_ns: u64,
+    /// The victim.
+    pub pid: u32,
+    /// The victim's name, raw bytes.
+    pub comm: Vec<u8>,
+    /// The victim's uid.
+    pub uid: u32,
+    /// The process whose allocation set the killer off.
+    pub trigger: u32,
+}
+
 /// Everything the probe delivers, in the order it was delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -203,6 +218,8 @@ pub enum Event {
     /// Only when the probe is asked for exec records.
     Exec(ProcessExec),
     Exit(ProcessExit),
+    /// Only when the probe is asked for OOM records.
+    Oom(ProcessOom),
 }
 
 /// Events the probe could not deliver whole, by cause. Summed over all CPUs.

@@ -15,6 +15,7 @@
 #define HS_EV_EXIT 3      /* a process ended; ret holds the wait status */
 #define HS_EV_FORK 4      /* the current process started process ret */
 #define HS_EV_EXEC 5      /* the current process exec'd; capture 0: the file */
+#define HS_EV_OOM 6       /* the OOM killer chose process tgid; ret: the process that needed memory */
 
 /* hs_event.flags */
 #define HS_EVF_NORETURN 1   /* exit/exit_group: there is no return value */

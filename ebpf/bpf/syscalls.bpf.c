@@ -25,6 +25,8 @@ const volatile u32 cfg_exit_only = 0;
 const volatile u64 cfg_lookup_errnos = 0;
 /* Send an HS_EV_EXEC record for every exec of a traced process. */
 const volatile u32 cfg_exec_events = 0;
+/* Send an HS_EV_OOM record when the OOM killer chooses a victim. */
+const volatile u32 cfg_oom_events = 0;
 /* Exit-only mode only: the `live` map may ask for one process, or every
  * process, to be sent in full whatever the specs' delivery rules say
  * (hostscope top's detail and syscall views). */
@@ -682,6 +684,32 @@ int hs_exec(u64 *ctx)
 	}
 	ev->ncap = 1;
 	submit(s, ev, (sizeof(*ev) + sizeof(*hc) + hc->len + 7) & ~7u);
+	return 0;
+}
+
+/* The OOM killer chose `task` (ctx[0]; its uid in ctx[1], Linux >= 6.8).
+ * This runs in the process that needed the memory, not in the victim: the
+ * record names the victim, and the one that triggered it in `ret`. Every
+ * process, whatever the scope: an OOM kill is news for everyone. */
+SEC("tp_btf/mark_victim")
+int hs_oom(u64 *ctx)
+{
+	if (!cfg_oom_events)
+		return 0;
+	struct task_struct *victim = (struct task_struct *)ctx[0];
+	u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct hs_event *ev = start(s, HS_EV_OOM, pid_tgid);
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ret = pid_tgid >> 32;
+	ev->tgid = victim->tgid;
+	ev->tid = victim->pid;
+	ev->uid = (u32)ctx[1];
+	bpf_probe_read_kernel(ev->comm, sizeof(ev->comm), victim->comm);
+	submit(s, ev, sizeof(*ev));
 	return 0;
 }
 

@@ -30,6 +30,7 @@ async fn main() {
         lookup_errnos: &[],
         exec_records: false,
         live: false,
+        oom_records: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (as root)");
     let mut stream = probe.events().expect("open the ring buffer");

@@ -10,6 +10,7 @@ pub const EV_EXEC_ARGS: u32 = 2;
 pub const EV_EXIT: u32 = 3;
 pub const EV_FORK: u32 = 4;
 pub const EV_EXEC: u32 = 5;
+pub const EV_OOM: u32 = 6;
 
 pub const EVF_NORETURN: u16 = 1;
 pub const EVF_ARGV_TRUNC: u16 = 2;

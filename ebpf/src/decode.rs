@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use hostscope_core::model::{
-    Arch, Captured, Event, ProcessExec, ProcessExit, ProcessFork, SyscallEvent,
+    Arch, Captured, Event, ProcessExec, ProcessExit, ProcessFork, ProcessOom, SyscallEvent,
 };
 
 use crate::abi::{self, CaptureHeader, EventHeader};
@@ -69,6 +69,13 @@ impl Decoder {
                     wait_status: h.ret as i32,
                 })))
             }
+            abi::EV_OOM => Ok(Some(Event::Oom(ProcessOom {
+                ts_ns,
+                pid: h.tgid,
+                comm,
+                uid: h.uid,
+                trigger: h.ret as u32,
+            }))),
             abi::EV_FORK => Ok(Some(Event::Fork(ProcessFork {
                 ts_ns,
                 parent: h.tgid,

@@ -77,6 +77,10 @@ pub struct ProbeConfig {
     /// Send an [`Event::Exec`](hostscope_core::model::Event::Exec) for every
     /// successful exec of a traced process.
     pub exec_records: bool,
+    /// Send an [`Event::Oom`](hostscope_core::model::Event::Oom) when the
+    /// OOM killer chooses a process (Linux >= 6.8; see
+    /// [`Probe::oom_unavailable`]).
+    pub oom_records: bool,
     /// Let [`Probe::show_in_full`] ask for every call of one process, or of
     /// all of them, whatever the rules say. Only without `timed`.
     pub live: bool,
@@ -90,6 +94,7 @@ pub struct Probe {
     trace_flags: HashMap<MapData, u32, u32>,
     stats: PerCpuArray<MapData, u64>,
     live: Array<MapData, Live>,
+    oom_unavailable: Option<String>,
 }
 
 impl std::fmt::Debug for Probe {
@@ -116,6 +121,7 @@ impl Probe {
         let pid_words = pid_words();
         let exec_records = u32::from(config.exec_records);
         let live = u32::from(config.live && !config.timed);
+        let oom = u32::from(config.oom_records);
         let lookup_errnos = config
             .lookup_errnos
             .iter()
@@ -131,6 +137,7 @@ impl Probe {
             .override_global("cfg_lookup_errnos", &lookup_errnos, true)
             .override_global("cfg_exec_events", &exec_records, true)
             .override_global("cfg_live", &live, true)
+            .override_global("cfg_oom_events", &oom, true)
             .map_max_entries("events", ring_bytes)
             .map_max_entries("traced", pid_words)
             .map_max_entries("searching", pid_words)
@@ -149,16 +156,19 @@ impl Probe {
             }
         }
 
+        let mut oom_unavailable = None;
         for (program, tracepoint) in [
             ("hs_sys_enter", "sys_enter"),
             ("hs_sys_exit", "sys_exit"),
             ("hs_fork", "sched_process_fork"),
             ("hs_exec", "sched_process_exec"),
             ("hs_exit", "sched_process_exit"),
+            ("hs_oom", "mark_victim"),
         ] {
             let unused = match program {
                 "hs_sys_enter" => !config.timed,
                 "hs_exec" => !config.exec_records,
+                "hs_oom" => !config.oom_records,
                 _ => false,
             };
             if unused {
@@ -174,8 +184,17 @@ impl Probe {
                 .expect("the object defines every program we attach")
                 .try_into()
                 .map_err(attach_err)?;
-            prog.load(tracepoint, &btf).map_err(attach_err)?;
-            prog.attach().map_err(attach_err)?;
+            let attached = prog
+                .load(tracepoint, &btf)
+                .and_then(|()| prog.attach().map(drop))
+                .map_err(attach_err);
+            match attached {
+                // OOM records need a newer kernel than the rest (the
+                // tracepoint names its victim's task since 6.8): without
+                // them the probe still runs, and says so.
+                Err(err) if program == "hs_oom" => oom_unavailable = Some(error_chain(&err)),
+                other => other?,
+            }
         }
 
         let traced = Array::try_from(take(&mut bpf, "traced")?).map_err(map_error("traced"))?;
@@ -189,7 +208,15 @@ impl Probe {
             trace_flags,
             stats,
             live,
+            oom_unavailable,
         })
+    }
+
+    /// Why OOM records were asked for but cannot be sent (the kernel's
+    /// tracepoint is too old, say); `None` when they are sent or were not
+    /// asked for.
+    pub fn oom_unavailable(&self) -> Option<&str> {
+        self.oom_unavailable.as_deref()
     }
 
     /// With [`ProbeConfig::live`], sends every call of process `focus`, or
@@ -343,6 +370,18 @@ fn spec_of(rule: &SyscallRule) -> Spec {
     spec.cap_lo = captured().next().unwrap_or(0);
     spec.cap_hi = captured().next_back().map_or(0, |i| i + 1);
     spec
+}
+
+/// An error and its causes, on one line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

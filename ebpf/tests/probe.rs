@@ -52,6 +52,7 @@ async fn sees_its_own_failed_openat_with_the_path() {
         lookup_errnos: &[],
         exec_records: false,
         live: false,
+        oom_records: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -89,6 +90,7 @@ async fn a_fork_is_delivered_before_anything_the_child_does() {
         lookup_errnos: &[],
         exec_records: false,
         live: false,
+        oom_records: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -166,6 +168,7 @@ async fn exit_only_lookups_send_failures_and_the_success_after_one() {
         lookup_errnos: &[libc::ENOENT],
         exec_records: true,
         live: false,
+        oom_records: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -253,6 +256,7 @@ async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others
         lookup_errnos: &[],
         exec_records: false,
         live: true,
+        oom_records: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();

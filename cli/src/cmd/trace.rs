@@ -83,6 +83,7 @@ impl Plan {
             lookup_errnos: &[],
             exec_records: false,
             live: false,
+            oom_records: false,
         }
     }
 }
@@ -194,7 +195,7 @@ impl Consumer for Sink {
             }
             Event::Fork(fork) => self.enricher.forked(&fork),
             // Not asked for: the joined execve record says the same.
-            Event::Exec(_) => {}
+            Event::Exec(_) | Event::Oom(_) => {}
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
                 if self.summary.is_some() {
