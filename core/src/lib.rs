@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod decode;
 pub mod enrich;
 pub mod escape;
+pub mod export;
 pub mod host;
 pub mod model;
 pub mod output;
