@@ -24,6 +24,9 @@ pub enum Command {
     /// The live terminal UI: processes, what they have open, what fails and
     /// why, syscalls.
     Top(TopArgs),
+    /// Send what hostscope sees (execs, exits, OOM kills, missing and denied
+    /// files, losses) to syslog or the journal, until SIGTERM.
+    Export(ExportArgs),
     /// List processes from /proc: CPU, memory, threads, container or unit.
     Ps(PsArgs),
     /// Trace syscalls, like strace, through an eBPF probe.
@@ -31,6 +34,8 @@ pub enum Command {
     /// Run or watch a program and say which file it looked for and did not
     /// find (or could not open), and which of those made it fail.
     WhyMissing(WhyMissingArgs),
+    /// Print a shell completion script or the man pages, for packaging.
+    Generate(GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +54,36 @@ pub struct TopArgs {
     /// Do not load the eBPF probe: processes only, as without root.
     #[arg(long)]
     pub no_probe: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Destinations: unix:///dev/log (the default), udp://HOST:PORT, tcp://HOST:PORT, journald.\nExamples:\n  hostscope export\n  hostscope export --to tcp://127.0.0.1:514 --events exec,exit,oom"
+)]
+pub struct ExportArgs {
+    /// Where to send records. Repeatable.
+    #[arg(long = "to", value_name = "URL", default_value = "unix:///dev/log")]
+    pub to: Vec<String>,
+    /// Which events, comma-separated: exec, exit, oom, missing, denied, lost.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "exec,exit,oom,missing,denied,lost"
+    )]
+    pub events: Vec<String>,
+    /// Record format; by default RFC 3164 for unix sockets, RFC 5424 for UDP
+    /// and TCP, the native protocol for journald.
+    #[arg(long, value_name = "rfc3164|rfc5424")]
+    pub format: Option<String>,
+    /// Repeats of the same event within this window are one record with a
+    /// count.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub window: std::time::Duration,
+    /// Records held for each destination while it is slow or down; past it
+    /// they are dropped, counted and reported.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub queue: usize,
 }
 
 #[derive(Debug, Args)]
@@ -146,4 +181,30 @@ pub struct WhyMissingArgs {
     /// standard input, output and error are its own.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hostscope generate completions bash > /usr/share/bash-completion/completions/hostscope\n  hostscope generate man | man -l -\n  hostscope generate man --dir /usr/share/man/man1"
+)]
+pub struct GenerateArgs {
+    #[command(subcommand)]
+    pub what: Generate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Generate {
+    /// Print the completion script for SHELL to standard output.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page hostscope(1) to standard output, or with --dir
+    /// write it and one page per command (hostscope-top.1, ...) there.
+    Man {
+        /// Write the pages into this directory, which must exist, and print
+        /// their paths.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }

@@ -2,6 +2,7 @@
 //! any error once with its causes, and exits with the command's status.
 
 mod args;
+mod caps;
 mod cmd;
 mod launch;
 mod session;
@@ -15,9 +16,11 @@ fn main() -> ExitCode {
     let args = args::Cli::parse();
     let result = match args.command {
         args::Command::Top(top) => cmd::top::run(&top),
+        args::Command::Export(export) => cmd::export::run(&export),
         args::Command::Ps(ps) => cmd::ps::run(&ps),
         args::Command::Trace(trace) => cmd::trace::run(&trace),
         args::Command::WhyMissing(args) => cmd::why_missing::run(&args),
+        args::Command::Generate(args) => cmd::generate::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -81,6 +81,11 @@ pub trait Consumer {
     /// A process is about to be watched: the consumer may read what it
     /// needs from /proc while the process is known to be alive.
     fn watch(&mut self, _pid: u32) {}
+    /// The probe is loaded and attached: what only loading needed (some
+    /// capabilities) may be given up now.
+    fn attached(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Why the event loop ended.
@@ -160,6 +165,7 @@ pub async fn run(
     let mut signals = StopSignals::catch()?;
     let mut probe = Probe::load(config)?;
     let mut stream = probe.events()?;
+    consumer.attached()?;
 
     let mut child = None;
     let mut watched = Vec::new();

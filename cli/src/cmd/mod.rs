@@ -1,6 +1,8 @@
 //! One module per command: each turns parsed arguments into a plan, runs it
 //! from source to sink, and returns the process exit code.
 
+pub mod export;
+pub mod generate;
 pub mod ps;
 pub mod top;
 pub mod trace;

@@ -139,6 +139,7 @@ fn probe_config() -> ProbeConfig {
         lookup_errnos: &ALL_ERRNOS,
         exec_records: false,
         live: true,
+        oom_records: false,
     }
 }
 

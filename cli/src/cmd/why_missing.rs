@@ -24,7 +24,7 @@ use crate::session::{self, Consumer, Target};
 
 /// The errnos of a lookup that did not find, or was not allowed to open,
 /// what it named. Others (EEXIST, EBADF, …) are not about a missing file.
-const LOOKUP_ERRNOS: &[i32] = &[
+pub(crate) const LOOKUP_ERRNOS: &[i32] = &[
     libc::ENOENT,
     libc::ENOTDIR,
     libc::EACCES,
@@ -80,13 +80,14 @@ impl Plan {
             lookup_errnos: LOOKUP_ERRNOS,
             exec_records: true,
             live: false,
+            oom_records: false,
         }
     }
 }
 
 /// What the probe sends for syscall `name`: its path arguments only, never
 /// the rest (argv, buffers), to copy as little as possible.
-fn rule(nr: u32, name: &str) -> Option<SyscallRule> {
+pub(crate) fn rule(nr: u32, name: &str) -> Option<SyscallRule> {
     let mut captures = [hostscope_core::model::Capture::None; 6];
     let deliver = match name {
         // The cwd must be followed to resolve relative paths, so every
@@ -235,6 +236,8 @@ impl Consumer for Collector {
                     wait_status: exit.wait_status,
                 });
             }
+            // Not asked for.
+            Event::Oom(_) => {}
         }
         Ok(())
     }
