@@ -206,6 +206,10 @@ pub async fn run(
     let stopped = loop_.run(&mut signals, consumer, watched).await;
     let stopped = stopped.and_then(|stop| {
         drain(&mut stream, consumer)?;
+        for event in stream.pending_repeats(&probe)? {
+            consumer.event(event)?;
+        }
+        consumer.flush()?;
         Ok(stop)
     });
     let losses = probe.losses()?;

@@ -208,6 +208,17 @@ pub struct ProcessOom {
     pub trigger: u32,
 }
 
+/// A thread repeated its last failed lookup, identically, `count` more
+/// times (the probe counts such repeats instead of sending each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupRepeat {
+    /// Unix time of the latest repeat, in nanoseconds.
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub count: u64,
+}
+
 /// Everything the probe delivers, in the order it was delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -220,6 +231,9 @@ pub enum Event {
     Exit(ProcessExit),
     /// Only when the probe is asked for OOM records.
     Oom(ProcessOom),
+    /// Only when the probe is asked to fold repeats; always after the
+    /// thread's lookup it repeats, and before its next record.
+    Repeat(LookupRepeat),
 }
 
 /// Events the probe could not deliver whole, by cause. Summed over all CPUs.

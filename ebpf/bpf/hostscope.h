@@ -16,6 +16,7 @@
 #define HS_EV_FORK 4      /* the current process started process ret */
 #define HS_EV_EXEC 5      /* the current process exec'd; capture 0: the file */
 #define HS_EV_OOM 6       /* the OOM killer chose process tgid; ret: the process that needed memory */
+#define HS_EV_REPEAT 7    /* thread tid repeated its last lookup record ret more times, the last at ts_ns */
 
 /* hs_event.flags */
 #define HS_EVF_NORETURN 1   /* exit/exit_group: there is no return value */
@@ -81,6 +82,16 @@ struct hs_spec {
 	 * those (none at all for most syscalls). */
 	unsigned char cap_lo;
 	unsigned char cap_hi;
+};
+
+/* A thread's last failed lookup, while identical ones are counted rather
+ * than sent (`repeats` map, keyed by thread id). */
+struct hs_last_lookup {
+	unsigned long long hash;    /* of the syscall, errno, first argument and captures */
+	unsigned long long count;   /* repeats not yet reported */
+	unsigned long long last_ts; /* CLOCK_MONOTONIC of the latest */
+	unsigned int tgid;
+	unsigned int pad;
 };
 
 /* The one entry of the `live` map. */

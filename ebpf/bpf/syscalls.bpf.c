@@ -25,6 +25,15 @@ const volatile u32 cfg_exit_only = 0;
 const volatile u64 cfg_lookup_errnos = 0;
 /* Send an HS_EV_EXEC record for every exec of a traced process. */
 const volatile u32 cfg_exec_events = 0;
+/* Exit-only mode: a thread's failed HS_SPEC_LOOKUP calls identical to its
+ * last one (same syscall, errno, first argument and captured bytes) are
+ * counted, not sent, and reported as one HS_EV_REPEAT before the thread's
+ * next record, at its exit, or every REPEAT_FLUSH repeats. A program
+ * retrying a missing file a million times costs a million hashes, not a
+ * million records. */
+const volatile u32 cfg_fold_repeats = 0;
+#define REPEAT_FLUSH 65536
+
 /* Send an HS_EV_OOM record when the OOM killer chooses a victim. */
 const volatile u32 cfg_oom_events = 0;
 /* Exit-only mode only: the `live` map may ask for one process, or every
@@ -63,6 +72,17 @@ struct {
 	__type(key, u32);
 	__type(value, u64);
 } searching SEC(".maps");
+
+/* Per thread: its last failed lookup, while repeats of it are counted (see
+ * cfg_fold_repeats). A hash rather than task storage so that user space can
+ * read what is still counted when it stops. Full: that thread is not
+ * folded, every call is sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, struct hs_last_lookup);
+} repeats SEC(".maps");
 
 /* What cfg_live shows in full right now; user space changes it at will. */
 struct {
@@ -241,6 +261,15 @@ static __always_inline void put(struct capture_ctx *c, u8 arg, u8 kind, u16 inde
 	hc->index = index;
 	hc->len = len;
 	hc->flags = flags;
+	/* Zero the padding up to the next 8 bytes: it would otherwise hold a
+	 * previous record's bytes, and folding hashes whole words. */
+	u32 end = off + sizeof(*hc) + len;
+	for (int k = 0; k < 7; k++) {
+		u32 p = end + k;
+		if (!(p & 7))
+			break;
+		c->s->buf[p & (SCRATCH_HALF - 1)] = 0;
+	}
 	c->s->off = (off + sizeof(*hc) + len + 7) & ~7u;
 	c->ev->ncap += 1;
 }
@@ -484,8 +513,8 @@ static __always_inline bool wanted(const struct hs_spec *spec, s64 ret, u64 arg0
 	return true;
 }
 
-/* Fills the record's captures and sends it. */
-static __always_inline void finish(struct scratch *s, struct hs_event *ev,
+/* Fills the record's captures; returns the record's size. */
+static __always_inline u32 capture(struct scratch *s, struct hs_event *ev,
 				   const struct hs_spec *spec, s64 ret)
 {
 	u32 off = sizeof(*ev);
@@ -505,7 +534,88 @@ static __always_inline void finish(struct scratch *s, struct hs_event *ev,
 		}
 		off = s->off;
 	}
-	submit(s, ev, off);
+	return off;
+}
+
+/* Fills the record's captures and sends it. */
+static __always_inline void finish(struct scratch *s, struct hs_event *ev,
+				   const struct hs_spec *spec, s64 ret)
+{
+	submit(s, ev, capture(s, ev, spec, ret));
+}
+
+struct hash_ctx {
+	struct scratch *s;
+	u64 h;
+};
+
+/* FNV-1a over 64-bit words. */
+static long hash_word(u64 i, struct hash_ctx *c)
+{
+	u32 off = (sizeof(struct hs_event) + i * 8) & (SCRATCH_HALF - 1);
+	c->h = (c->h ^ *(u64 *)&c->s->buf[off]) * 0x100000001b3ULL;
+	return 0;
+}
+
+/* Reports the repeats `last` still counts for thread `tid`, as a record of
+ * its own (the scratch buffer holds the record being built). */
+static __always_inline void send_repeats(struct hs_last_lookup *last, u32 tid)
+{
+	if (!last->count)
+		return;
+	struct hs_event rep = {};
+	rep.kind = HS_EV_REPEAT;
+	rep.tgid = last->tgid;
+	rep.tid = tid;
+	rep.ts_ns = last->last_ts;
+	rep.ret = last->count;
+	rep.size = sizeof(rep);
+	last->count = 0;
+	if (bpf_ringbuf_output(&events, &rep, sizeof(rep), 0))
+		count(HS_STAT_RING_FULL);
+	else
+		count(HS_STAT_DELIVERED);
+}
+
+/* Whether the record built in `s` (of size `size`, a failed lookup when
+ * `lookup`) is a repeat to count rather than send; reports the thread's
+ * counted repeats before anything else of it is sent. */
+static __always_inline bool folded(struct scratch *s, struct hs_event *ev, u32 size, bool lookup)
+{
+	u32 tid = ev->tid;
+	struct hs_last_lookup *last = bpf_map_lookup_elem(&repeats, &tid);
+	if (!lookup) {
+		if (last) {
+			send_repeats(last, tid);
+			bpf_map_delete_elem(&repeats, &tid);
+		}
+		return false;
+	}
+	struct hash_ctx c = { .s = s, .h = 0xcbf29ce484222325ULL };
+	c.h ^= ((u64)ev->nr << 32) ^ (u64)ev->ret;
+	c.h = (c.h ^ ev->args[0]) * 0x100000001b3ULL;
+	/* Masked: left as a u32 the compiler may hand bpf_loop a 64-bit value
+	 * whose high bits the kernel's inlined loop does not ignore (it then
+	 * returns -E2BIG and hashes nothing). */
+	u64 words = ((size - sizeof(*ev)) / 8) & (SCRATCH_HALF / 8 - 1);
+	bpf_loop(words, hash_word, &c, 0);
+	if (last && last->hash == c.h) {
+		last->count += 1;
+		last->last_ts = ev->ts_ns;
+		if (last->count >= REPEAT_FLUSH)
+			send_repeats(last, tid);
+		return true;
+	}
+	if (last) {
+		send_repeats(last, tid);
+		last->hash = c.h;
+		last->last_ts = ev->ts_ns;
+		last->tgid = ev->tgid;
+	} else {
+		struct hs_last_lookup fresh = { .hash = c.h, .last_ts = ev->ts_ns, .tgid = ev->tgid };
+		bpf_map_update_elem(&repeats, &tid, &fresh, BPF_ANY);
+	}
+	return false;
 }
 
 /* Whether the live map asks for every call of `tgid`. */
@@ -540,7 +650,11 @@ static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->ret = ret;
 	read_args(ev->args, regs);
-	finish(s, ev, spec, ret);
+	u32 size = capture(s, ev, spec, ret);
+	if (cfg_fold_repeats &&
+	    folded(s, ev, size, (spec->flags & HS_SPEC_LOOKUP) && failed(ret)))
+		return 0;
+	submit(s, ev, size);
 	return 0;
 }
 
@@ -729,6 +843,13 @@ int hs_exit(u64 *ctx)
 	u64 *word = bpf_map_lookup_elem(&searching, &w);
 	if (word && (*word & (1ULL << (tid % 64))))
 		__sync_fetch_and_and(word, ~(1ULL << (tid % 64)));
+	if (cfg_fold_repeats) {
+		struct hs_last_lookup *last = bpf_map_lookup_elem(&repeats, &tid);
+		if (last) {
+			send_repeats(last, tid);
+			bpf_map_delete_elem(&repeats, &tid);
+		}
+	}
 	if (!group_dead)
 		return 0;
 	u32 zero = 0;

@@ -31,6 +31,7 @@ async fn main() {
         exec_records: false,
         live: false,
         oom_records: false,
+        fold_repeats: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (as root)");
     let mut stream = probe.events().expect("open the ring buffer");

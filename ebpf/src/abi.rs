@@ -11,6 +11,7 @@ pub const EV_EXIT: u32 = 3;
 pub const EV_FORK: u32 = 4;
 pub const EV_EXEC: u32 = 5;
 pub const EV_OOM: u32 = 6;
+pub const EV_REPEAT: u32 = 7;
 
 pub const EVF_NORETURN: u16 = 1;
 pub const EVF_ARGV_TRUNC: u16 = 2;
@@ -62,6 +63,20 @@ pub struct Spec {
 // SAFETY: plain integers, no padding (checked below), any bit pattern valid.
 unsafe impl aya::Pod for Spec {}
 
+/// `struct hs_last_lookup`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LastLookup {
+    pub hash: u64,
+    pub count: u64,
+    pub last_ts: u64,
+    pub tgid: u32,
+    pub pad: u32,
+}
+
+// SAFETY: plain integers, no padding (checked below), any bit pattern valid.
+unsafe impl aya::Pod for LastLookup {}
+
 /// `struct hs_live`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -108,6 +123,7 @@ const _: () = {
     use std::mem::{offset_of, size_of};
     assert!(size_of::<Spec>() == 16);
     assert!(size_of::<Live>() == 8);
+    assert!(size_of::<LastLookup>() == 32);
     assert!(size_of::<EventHeader>() == 120);
     assert!(offset_of!(EventHeader, ts_ns) == 16);
     assert!(offset_of!(EventHeader, ret) == 32);

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use hostscope_core::model::{
-    Arch, Captured, Event, ProcessExec, ProcessExit, ProcessFork, ProcessOom, SyscallEvent,
+    Arch, Captured, Event, LookupRepeat, ProcessExec, ProcessExit, ProcessFork, ProcessOom,
+    SyscallEvent,
 };
 
 use crate::abi::{self, CaptureHeader, EventHeader};
@@ -69,6 +70,12 @@ impl Decoder {
                     wait_status: h.ret as i32,
                 })))
             }
+            abi::EV_REPEAT => Ok(Some(Event::Repeat(LookupRepeat {
+                ts_ns,
+                pid: h.tgid,
+                tid: h.tid,
+                count: h.ret as u64,
+            }))),
             abi::EV_OOM => Ok(Some(Event::Oom(ProcessOom {
                 ts_ns,
                 pid: h.tgid,
@@ -151,7 +158,8 @@ impl Decoder {
         self.exec_args.remove(&tid)
     }
 
-    fn unix_ns(&self, mono_ns: u64) -> u64 {
+    /// A probe time (CLOCK_MONOTONIC) as unix time, as records carry it.
+    pub fn unix_ns(&self, mono_ns: u64) -> u64 {
         (i128::from(mono_ns) + self.mono_to_unix_ns).max(0) as u64
     }
 }

@@ -6,10 +6,10 @@
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader};
-use hostscope_core::model::{Capture, Losses};
+use hostscope_core::model::{Capture, LookupRepeat, Losses};
 
 use crate::ProbeError;
-use crate::abi::{self, Live, Spec};
+use crate::abi::{self, LastLookup, Live, Spec};
 use crate::stream::EventStream;
 
 static SYSCALLS_OBJ: &[u8] =
@@ -77,6 +77,11 @@ pub struct ProbeConfig {
     /// Send an [`Event::Exec`](hostscope_core::model::Event::Exec) for every
     /// successful exec of a traced process.
     pub exec_records: bool,
+    /// Count a thread's identical failed lookups instead of sending each:
+    /// one [`Event::Repeat`](hostscope_core::model::Event::Repeat) with the
+    /// count follows (see [`Probe::pending_repeats`] for those still
+    /// counted at the end). Only without `timed`.
+    pub fold_repeats: bool,
     /// Send an [`Event::Oom`](hostscope_core::model::Event::Oom) when the
     /// OOM killer chooses a process (Linux >= 6.8; see
     /// [`Probe::oom_unavailable`]).
@@ -94,6 +99,7 @@ pub struct Probe {
     trace_flags: HashMap<MapData, u32, u32>,
     stats: PerCpuArray<MapData, u64>,
     live: Array<MapData, Live>,
+    repeats: HashMap<MapData, u32, LastLookup>,
     oom_unavailable: Option<String>,
 }
 
@@ -122,6 +128,7 @@ impl Probe {
         let exec_records = u32::from(config.exec_records);
         let live = u32::from(config.live && !config.timed);
         let oom = u32::from(config.oom_records);
+        let fold = u32::from(config.fold_repeats && !config.timed);
         let lookup_errnos = config
             .lookup_errnos
             .iter()
@@ -138,6 +145,7 @@ impl Probe {
             .override_global("cfg_exec_events", &exec_records, true)
             .override_global("cfg_live", &live, true)
             .override_global("cfg_oom_events", &oom, true)
+            .override_global("cfg_fold_repeats", &fold, true)
             .map_max_entries("events", ring_bytes)
             .map_max_entries("traced", pid_words)
             .map_max_entries("searching", pid_words)
@@ -202,14 +210,37 @@ impl Probe {
             HashMap::try_from(take(&mut bpf, "trace_flags")?).map_err(map_error("trace_flags"))?;
         let stats = PerCpuArray::try_from(take(&mut bpf, "stats")?).map_err(map_error("stats"))?;
         let live = Array::try_from(take(&mut bpf, "live")?).map_err(map_error("live"))?;
+        let repeats =
+            HashMap::try_from(take(&mut bpf, "repeats")?).map_err(map_error("repeats"))?;
         Ok(Probe {
             bpf,
             traced,
             trace_flags,
             stats,
             live,
+            repeats,
             oom_unavailable,
         })
+    }
+
+    /// The repeats still counted in the kernel, not yet sent: read them
+    /// when stopping, so that none is lost. `ts_ns` is monotonic here (the
+    /// decoder makes record times unix times; these are the caller's to
+    /// place).
+    pub fn pending_repeats(&self) -> Result<Vec<LookupRepeat>, ProbeError> {
+        let mut out = Vec::new();
+        for entry in self.repeats.iter() {
+            let (tid, last) = entry.map_err(map_error("repeats"))?;
+            if last.count > 0 {
+                out.push(LookupRepeat {
+                    ts_ns: last.last_ts,
+                    pid: last.tgid,
+                    tid,
+                    count: last.count,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Why OOM records were asked for but cannot be sent (the kernel's

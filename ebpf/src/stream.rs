@@ -70,6 +70,19 @@ impl EventStream {
         n
     }
 
+    /// The repeats `probe` still counts in the kernel, as events (unix
+    /// times, like every record): what a consumer must add when it stops.
+    pub fn pending_repeats(&self, probe: &crate::Probe) -> Result<Vec<Event>, ProbeError> {
+        Ok(probe
+            .pending_repeats()?
+            .into_iter()
+            .map(|mut r| {
+                r.ts_ns = self.decoder.unix_ns(r.ts_ns);
+                Event::Repeat(r)
+            })
+            .collect())
+    }
+
     /// Records that did not decode (a probe/decoder mismatch: a bug).
     pub fn malformed(&self) -> u64 {
         self.malformed

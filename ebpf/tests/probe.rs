@@ -53,6 +53,7 @@ async fn sees_its_own_failed_openat_with_the_path() {
         exec_records: false,
         live: false,
         oom_records: false,
+        fold_repeats: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -91,6 +92,7 @@ async fn a_fork_is_delivered_before_anything_the_child_does() {
         exec_records: false,
         live: false,
         oom_records: false,
+        fold_repeats: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -169,6 +171,7 @@ async fn exit_only_lookups_send_failures_and_the_success_after_one() {
         exec_records: true,
         live: false,
         oom_records: false,
+        fold_repeats: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -257,6 +260,7 @@ async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others
         exec_records: false,
         live: true,
         oom_records: false,
+        fold_repeats: false,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -320,6 +324,66 @@ async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others
         opens_of_present(&collect(&mut stream)),
         0,
         "back to failures only"
+    );
+    assert_eq!(probe.losses().unwrap().events_lost(), 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn identical_failed_lookups_are_counted_not_sent() {
+    let mut rule = openat_rule(true);
+    rule.deliver = Deliver::Lookup;
+    let config = ProbeConfig {
+        scope: Scope::Pids,
+        rules: vec![rule],
+        data_bytes: 32,
+        ring_kib: 1024,
+        timed: false,
+        lookup_errnos: &[libc::ENOENT],
+        exec_records: false,
+        live: false,
+        oom_records: false,
+        fold_repeats: true,
+    };
+    let mut probe = Probe::load(&config).expect("load the probe (run as root)");
+    let mut stream = probe.events().unwrap();
+    let me = std::process::id();
+    probe.trace_pid(me, false).unwrap();
+    let a = format!("/nonexistent/hostscope-fold-a-{me}");
+    let b = format!("/nonexistent/hostscope-fold-b-{me}");
+    for _ in 0..1000 {
+        open_missing(&a);
+    }
+    open_missing(&b);
+    open_missing(&b);
+    let events = collect(&mut stream);
+    let opens: Vec<&[u8]> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Syscall(s) if s.pid == me => s.capture(1).map(|c| c.bytes.as_slice()),
+            _ => None,
+        })
+        .filter(|p| p.starts_with(b"/nonexistent/hostscope-fold-"))
+        .collect();
+    assert_eq!(
+        opens,
+        [a.as_bytes(), b.as_bytes()],
+        "one record per distinct miss"
+    );
+    let repeats: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Repeat(r) if r.pid == me => Some(r.count),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(repeats, [999], "a's repeats, reported before b's record");
+    // The repeat of b is still counted in the kernel: read when stopping.
+    let pending = stream.pending_repeats(&probe).unwrap();
+    assert!(
+        pending
+            .iter()
+            .any(|e| matches!(e, Event::Repeat(r) if r.pid == me && r.count == 1)),
+        "{pending:?}"
     );
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
 }

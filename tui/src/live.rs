@@ -70,7 +70,8 @@ impl Converter {
         match event {
             Event::Syscall(ev) => records.push(self.syscall(&ev)),
             Event::Fork(fork) => self.enricher.forked(&fork),
-            Event::Exec(_) | Event::Oom(_) => {}
+            // Not asked for.
+            Event::Exec(_) | Event::Oom(_) | Event::Repeat(_) => {}
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
                 exited.push(exit.pid);

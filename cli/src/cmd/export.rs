@@ -113,6 +113,7 @@ impl Plan {
             exec_records: self.events.contains("exec"),
             live: false,
             oom_records: self.events.contains("oom"),
+            fold_repeats: false,
         }
     }
 }
@@ -309,6 +310,8 @@ impl Consumer for Exporter {
                     filename: exec.filename,
                 });
             }
+            // Not asked for: the analyzer of a window folds repeats itself.
+            Event::Repeat(_) => {}
             Event::Oom(oom) => {
                 let mut message = oom.comm.clone();
                 message.extend_from_slice(

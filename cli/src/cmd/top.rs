@@ -140,6 +140,7 @@ fn probe_config() -> ProbeConfig {
         exec_records: false,
         live: true,
         oom_records: false,
+        fold_repeats: false,
     }
 }
 

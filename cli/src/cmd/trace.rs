@@ -84,6 +84,7 @@ impl Plan {
             exec_records: false,
             live: false,
             oom_records: false,
+            fold_repeats: false,
         }
     }
 }
@@ -195,7 +196,7 @@ impl Consumer for Sink {
             }
             Event::Fork(fork) => self.enricher.forked(&fork),
             // Not asked for: the joined execve record says the same.
-            Event::Exec(_) | Event::Oom(_) => {}
+            Event::Exec(_) | Event::Oom(_) | Event::Repeat(_) => {}
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
                 if self.summary.is_some() {

@@ -81,6 +81,7 @@ impl Plan {
             exec_records: true,
             live: false,
             oom_records: false,
+            fold_repeats: true,
         }
     }
 }
@@ -236,6 +237,12 @@ impl Consumer for Collector {
                     wait_status: exit.wait_status,
                 });
             }
+            Event::Repeat(repeat) => self.analyzer().observe(Observation::Repeat {
+                ts_ns: repeat.ts_ns,
+                pid: repeat.pid,
+                tid: repeat.tid,
+                count: repeat.count,
+            }),
             // Not asked for.
             Event::Oom(_) => {}
         }

@@ -60,6 +60,15 @@ pub struct Lookup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
     Lookup(Lookup),
+    /// Thread `tid` repeated its last failed lookup `count` more times,
+    /// the latest at `ts_ns` (the probe counts identical repeats instead
+    /// of sending each).
+    Repeat {
+        ts_ns: u64,
+        pid: u32,
+        tid: u32,
+        count: u64,
+    },
     /// Bytes a process wrote to fd 2 (the first bytes of each write only,
     /// maybe truncated). `ts_ns` is unix time in nanoseconds, as for every
     /// observation.
@@ -145,6 +154,12 @@ impl Attempt {
             first_ts: lookup.ts_ns,
             last_ts: lookup.ts_ns,
         }
+    }
+
+    /// `n` more of the same, the latest at `ts_ns`.
+    fn repeat_n(&mut self, n: u64, ts_ns: u64) {
+        self.count += n;
+        self.last_ts = self.last_ts.max(ts_ns);
     }
 
     fn repeat(&mut self, ts_ns: u64, uid: u32, gid: u32) {
@@ -620,6 +635,12 @@ impl Analyzer {
                     Some(_) => proc.searches.other_failure(lookup.tid),
                 }
             }
+            Observation::Repeat {
+                ts_ns,
+                pid,
+                tid,
+                count,
+            } => self.current(pid, ts_ns).searches.repeat(tid, count, ts_ns),
             Observation::Stderr { ts_ns, pid, bytes } => {
                 self.current(pid, ts_ns).stderr.push(ts_ns, bytes);
             }

@@ -78,6 +78,17 @@ pub(crate) struct Searches {
     /// A search closed by such a success, whose found path the exec record
     /// may still name.
     unnamed: Option<usize>,
+    /// Each thread's last miss: the attempt the probe's repeat counts
+    /// belong to.
+    by_thread: HashMap<u32, ThreadMiss>,
+}
+
+#[derive(Debug)]
+struct ThreadMiss {
+    key: Vec<u8>,
+    place: Vec<u8>,
+    syscall: &'static str,
+    errno: i32,
 }
 
 /// Misses of one stem, in the order of their first attempt.
@@ -152,6 +163,22 @@ impl Searches {
         let place = place_of(&lookup.path, lookup.resolved.as_deref());
         let key = stem(place);
         self.note_miss(lookup.tid, lookup.syscall, key);
+        let last = self
+            .by_thread
+            .entry(lookup.tid)
+            .or_insert_with(|| ThreadMiss {
+                key: Vec::new(),
+                place: Vec::new(),
+                syscall: lookup.syscall,
+                errno,
+            });
+        (last.syscall, last.errno) = (lookup.syscall, errno);
+        if last.place != place {
+            last.place.clear();
+            last.place.extend_from_slice(place);
+            last.key.clear();
+            last.key.extend_from_slice(key);
+        }
         if let Some(group) = self.open.get_mut(key)
             && let Some(i) = group.find(place, lookup.syscall, errno)
         {
@@ -166,6 +193,21 @@ impl Searches {
         let key: Box<[u8]> = key.into();
         let attempt = Attempt::first(lookup, errno);
         self.open.entry(key).or_default().push(attempt);
+    }
+
+    /// `count` more misses, identical to thread `tid`'s last one (the probe
+    /// counted them instead of sending each), the latest at `ts_ns`.
+    pub(crate) fn repeat(&mut self, tid: u32, count: u64, ts_ns: u64) {
+        let attempt = self.by_thread.get(&tid).and_then(|m| {
+            let group = self.open.get_mut(&*m.key)?;
+            let i = group.find(&m.place, m.syscall, m.errno)?;
+            group.attempts.get_mut(i)
+        });
+        match attempt {
+            Some(attempt) => attempt.repeat_n(count, ts_ns),
+            // Its attempt was not kept (past the cap): counted as such.
+            None => self.dropped += count,
+        }
     }
 
     /// A failed lookup that is not a miss breaks the thread's sequence: a

@@ -69,6 +69,18 @@ impl Script {
         self
     }
 
+    /// The probe's count of `count` more identical misses by thread `pid`.
+    fn repeat(&mut self, pid: u32, count: u64) -> &mut Self {
+        let ts_ns = self.tick();
+        self.observations.push(Observation::Repeat {
+            ts_ns,
+            pid,
+            tid: pid,
+            count,
+        });
+        self
+    }
+
     fn stderr(&mut self, pid: u32, bytes: &[u8]) -> &mut Self {
         let ts_ns = self.tick();
         self.observations.push(Observation::Stderr {
@@ -1128,4 +1140,28 @@ fn a_long_host_wide_run_forgets_clean_processes_but_not_misses() {
         "the process that missed a file is kept"
     );
     assert!(render_text(&report, false, false).contains("forgotten to bound memory"));
+}
+
+#[test]
+fn repeats_counted_in_the_kernel_add_to_the_thread_s_last_miss() {
+    let report = Script::new()
+        .miss(7, "openat", "/etc/app.conf")
+        .repeat(7, 999_999)
+        .miss(7, "openat", "/etc/other.conf")
+        .repeat(7, 4)
+        .exit(7, "prog", 1 << 8)
+        .report(Some(7));
+    let p = only_process(&report);
+    let count = |path: &str| {
+        p.missing
+            .iter()
+            .find(|m| m.places.iter().any(|pl| pl == path.as_bytes()))
+            .map(|m| m.count)
+    };
+    assert_eq!(count("/etc/app.conf"), Some(1_000_000));
+    assert_eq!(count("/etc/other.conf"), Some(5));
+    // A repeat for a thread whose miss is unknown is counted as not kept.
+    let report = Script::new().repeat(9, 3).exit(9, "prog", 0).report(None);
+    let p = report.processes.iter().find(|p| p.pid == 9).expect("pid 9");
+    assert_eq!(p.dropped_lookups, 3);
 }
