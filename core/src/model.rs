@@ -189,6 +189,8 @@ pub struct ProcessExec {
     pub pid: u32,
     /// The file now running, as the caller named it (raw bytes).
     pub filename: Vec<u8>,
+    /// The process's name after the exec (raw bytes).
+    pub comm: Vec<u8>,
     /// `filename` was cut at the probe's size limit.
     pub truncated: bool,
 }

@@ -96,6 +96,7 @@ impl Decoder {
                 Ok(Some(Event::Exec(ProcessExec {
                     ts_ns,
                     pid: h.tgid,
+                    comm,
                     truncated: file.as_ref().is_some_and(|c| c.truncated),
                     filename: file.map(|c| c.bytes).unwrap_or_default(),
                 })))

@@ -220,7 +220,7 @@ impl Exporter {
     }
 
     fn exec(&mut self, exec: &ProcessExec) {
-        let comm = comm_of(exec.pid);
+        let comm = exec.comm.clone();
         let mut message = b"exec ".to_vec();
         message.extend_from_slice(&exec.filename);
         message.extend_from_slice(
@@ -467,17 +467,6 @@ fn times(count: u64, secs: f64) -> String {
 
 fn unix_time(ts_ns: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_nanos(ts_ns)
-}
-
-fn comm_of(pid: u32) -> Vec<u8> {
-    std::fs::read(format!("/proc/{pid}/comm"))
-        .map(|mut c| {
-            if c.last() == Some(&b'\n') {
-                c.pop();
-            }
-            c
-        })
-        .unwrap_or_default()
 }
 
 fn hostname() -> String {
