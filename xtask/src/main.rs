@@ -2,11 +2,14 @@
 //! and ratios against anchors measured in the same run; they assert nothing.
 
 mod bench;
+mod dist;
 
 use anyhow::{Result, bail};
 
 const USAGE: &str = "usage: cargo xtask bench trace|why-missing|decode [--runs N] [--iterations N]
-       cargo xtask bench top [--duration SECS] [--processes N]";
+       cargo xtask bench top [--duration SECS] [--processes N]
+       cargo xtask bench export [--events N] [--misses M] [--loops K] [--runs N]
+       cargo xtask dist     (target/dist/: release tarball and .deb)";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +25,8 @@ fn main() -> Result<()> {
         }
         ["bench", "decode", rest @ ..] => bench::decode::run(&bench::Options::parse(rest)?),
         ["bench", "top", rest @ ..] => bench::top::run(&bench::top::Options::parse(rest)?),
+        ["bench", "export", rest @ ..] => bench::export::run(&bench::export::Options::parse(rest)?),
+        ["dist"] => dist::run(),
         _ => bail!("{USAGE}"),
     }
 }
