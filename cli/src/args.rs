@@ -84,6 +84,10 @@ pub struct ExportArgs {
     /// they are dropped, counted and reported.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub queue: usize,
+    /// Size of the probe's ring buffer in KiB (a power of two, at least 4).
+    /// Events that do not fit are lost, counted and exported as `lost`.
+    #[arg(long, value_name = "KIB", default_value_t = 4096)]
+    pub ring_kib: u32,
 }
 
 #[derive(Debug, Args)]

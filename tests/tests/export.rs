@@ -569,3 +569,35 @@ fn journal_fields(mut data: &[u8]) -> Vec<(String, Vec<u8>)> {
     }
     out
 }
+
+/// The probe's own losses are an event like any other: a deliberately
+/// small ring flooded with lookups must produce a `lost` record.
+#[test]
+fn the_probe_s_losses_are_exported() {
+    let dir = TempDir::new("hs-export-lost");
+    let rsyslog = Rsyslog::start(dir.path());
+    let tcp = format!("tcp://127.0.0.1:{}", rsyslog.tcp);
+    // Lookups are watched for denials; the misses of the storm are not
+    // exported, only what the ring could not hold.
+    let export = Export::start(
+        dir.path(),
+        &["--to", &tcp, "--events", "denied,lost", "--ring-kib", "4"],
+    );
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import os\nfor i in range(200000):\n    try: os.stat(f'/nonexistent/hs-lost-{i}')\n    except OSError: pass",
+        ])
+        .status()
+        .expect("run python3");
+    assert!(status.success());
+    let lines = rsyslog.wait_for("a lost record", Duration::from_secs(20), |lines| {
+        lines.iter().any(|l| l.msgid == "lost")
+    });
+    let lost = lines.iter().find(|l| l.msgid == "lost").expect("lost");
+    let count: u64 = lost.param("lost").and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(count > 0, "{}", lost.raw);
+    assert!(lost.msg.contains("lost"), "{}", lost.raw);
+    let (code, stderr) = export.stop();
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -46,6 +46,7 @@ struct Plan {
     events: HashSet<&'static str>,
     window: Duration,
     queue: usize,
+    ring_kib: u32,
 }
 
 impl Plan {
@@ -62,6 +63,15 @@ impl Plan {
             .map(|url| {
                 let destination =
                     Destination::from_str(url).map_err(|e| UsageError(e.to_string()))?;
+                if let Destination::Journald(socket) = &destination
+                    && !socket.exists()
+                {
+                    return Err(UsageError(format!(
+                        "--to {url}: the journal is not running here ({} does not exist); \
+                         send to unix:///dev/log or a syslog server instead",
+                        socket.display()
+                    )));
+                }
                 let format = match (&destination, forced) {
                     (Destination::Journald(_), _) => Format::Journald,
                     (_, Some(format)) => format,
@@ -89,6 +99,7 @@ impl Plan {
             events,
             window: args.window,
             queue: args.queue,
+            ring_kib: args.ring_kib,
         })
     }
 
@@ -107,7 +118,7 @@ impl Plan {
             scope: hostscope_ebpf::Scope::All,
             rules,
             data_bytes: 0,
-            ring_kib: 4096,
+            ring_kib: self.ring_kib,
             timed: false,
             lookup_errnos: LOOKUP_ERRNOS,
             exec_records: self.events.contains("exec"),
