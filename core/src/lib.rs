@@ -6,6 +6,7 @@
 //! fixtures.
 
 pub mod analysis;
+pub mod chains;
 pub mod decode;
 pub mod enrich;
 pub mod escape;

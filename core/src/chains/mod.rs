@@ -1,0 +1,186 @@
+//! Requests and call chains across services, from socket syscalls alone.
+//!
+//! The probe hands over, per socket read or write, the first bytes of the
+//! payload and the real size. Per connection and direction a protocol
+//! [`Parser`] turns that stream into [`Frame`]s (requests and responses),
+//! knowing that past the captured prefix of each syscall it sees only the
+//! length: bodies are skipped by count, and a header that runs past what
+//! was captured makes the parser say so rather than guess. Secrets are
+//! masked here, at parse time, so they are never stored, printed or
+//! exported.
+
+pub mod http1;
+pub mod pg;
+pub mod resp;
+
+/// The protocols hostscope understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    Http1,
+    Redis,
+    Postgres,
+}
+
+/// Who wrote the bytes, seen from the process that owns the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// The process wrote them (send, write).
+    Out,
+    /// The process read them (recv, read).
+    In,
+}
+
+/// How a response ended the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// An HTTP status code.
+    Http(u16),
+    /// A Redis reply that is not an error (`+OK`, an integer, a bulk
+    /// string, an array…).
+    RedisOk,
+    /// A Redis null reply (`$-1`, `*-1`, `_`): the key does not exist.
+    RedisNil,
+    /// A Redis error reply (`-ERR …`), its first word and message, escaped.
+    RedisError(String),
+    /// PostgreSQL `CommandComplete` (its tag, e.g. `SELECT 1`).
+    PgOk(String),
+    /// PostgreSQL `ErrorResponse`: SQLSTATE code and message, escaped.
+    PgError { code: String, message: String },
+}
+
+impl Status {
+    /// Whether the request failed (HTTP 5xx; Redis and PostgreSQL errors).
+    /// 4xx are the caller's mistake, not a broken hop; a nil reply is an
+    /// answer.
+    pub fn is_error(&self) -> bool {
+        match self {
+            Status::Http(code) => *code >= 500,
+            Status::RedisError(_) | Status::PgError { .. } => true,
+            Status::RedisOk | Status::RedisNil | Status::PgOk(_) => false,
+        }
+    }
+}
+
+/// A request as parsed: what a chain's hop shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Request {
+    /// `GET`, `SET`, `QUERY`, `EXECUTE`… (ASCII, upper case).
+    pub operation: String,
+    /// The path (query parameters that look secret masked), the key, or the
+    /// head of the query (literals masked). Escaped, printable.
+    pub target: String,
+    /// HTTP `Host`, when given.
+    pub host: Option<String>,
+    /// W3C `traceparent` trace id (32 hex digits), when the request carried
+    /// one.
+    pub trace_id: Option<String>,
+    /// `X-Request-ID`, when the request carried one (escaped).
+    pub request_id: Option<String>,
+    /// Bytes of the request, headers and body.
+    pub bytes: u64,
+}
+
+/// A response as parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: Status,
+    /// Bytes of the response, headers and body.
+    pub bytes: u64,
+}
+
+/// What a parser recognised in a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    Request(Request),
+    Response(Response),
+}
+
+/// Turns one direction of one connection into frames.
+///
+/// `feed` is called once per syscall, in order, with the bytes the probe
+/// captured (a prefix of the payload) and the payload's real length
+/// (`len >= captured.len()`). A parser keeps what it needs across calls
+/// (a header split over two reads; a body still to skip).
+pub trait Parser: std::fmt::Debug + Send {
+    /// The frames completed by these bytes, in order.
+    fn feed(&mut self, captured: &[u8], len: u64) -> Vec<Frame>;
+    /// Whether the parser lost track of the stream (bytes it needed were
+    /// not captured, or did not parse): what follows is not trusted until
+    /// it finds a frame start again.
+    fn lost(&self) -> bool;
+}
+
+/// What the first captured bytes of a connection's first message (in
+/// either direction) are: the protocol, and whether they are a request
+/// (written by the client) or a response. `None` for anything else, which
+/// becomes a connection-level span.
+pub fn detect(first: &[u8]) -> Option<(Protocol, bool)> {
+    if http1::looks_like(first, Direction::Out) {
+        return Some((Protocol::Http1, !first.starts_with(b"HTTP/")));
+    }
+    // The RESP and PostgreSQL detectors take the direction as the client
+    // sees it: `Out` for what it writes (requests).
+    for (protocol, looks_like) in [
+        (
+            Protocol::Redis,
+            resp::looks_like as fn(&[u8], Direction) -> bool,
+        ),
+        (Protocol::Postgres, pg::looks_like),
+    ] {
+        if looks_like(first, Direction::Out) {
+            return Some((protocol, true));
+        }
+        if looks_like(first, Direction::In) {
+            return Some((protocol, false));
+        }
+    }
+    None
+}
+
+/// A parser for `protocol`, for the direction of a connection that
+/// carries requests (client to server) when `carries_requests`, else
+/// responses.
+pub fn parser(protocol: Protocol, carries_requests: bool) -> Box<dyn Parser> {
+    match protocol {
+        Protocol::Http1 => Box::new(http1::Http1::new(carries_requests)),
+        Protocol::Redis => Box::new(resp::Resp::new(carries_requests)),
+        Protocol::Postgres => Box::new(pg::Pg::new(carries_requests)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_protocol_and_side_come_from_the_bytes_not_the_port() {
+        assert_eq!(
+            detect(b"GET /checkout HTTP/1.1\r\nHost: a\r\n\r\n"),
+            Some((Protocol::Http1, true))
+        );
+        assert_eq!(
+            detect(b"HTTP/1.1 502 Bad Gateway\r\n"),
+            Some((Protocol::Http1, false))
+        );
+        assert_eq!(
+            detect(b"*2\r\n$3\r\nGET\r\n$10\r\nsession:42\r\n"),
+            Some((Protocol::Redis, true))
+        );
+        assert_eq!(detect(b"$-1\r\n"), Some((Protocol::Redis, false)));
+        // StartupMessage: length, protocol 3.0, key/value pairs, a NUL.
+        let params = b"user\0postgres\0database\0shop\0\0";
+        let len = (8 + params.len()) as u32;
+        let startup = [&len.to_be_bytes()[..], &[0, 3, 0, 0], params].concat();
+        assert_eq!(detect(&startup), Some((Protocol::Postgres, true)));
+        assert_eq!(detect(b"\x16\x03\x01\x02\x00"), None, "TLS is not parsed");
+        assert_eq!(detect(b"SSH-2.0-OpenSSH_9.2\r\n"), None);
+    }
+
+    #[test]
+    fn a_failed_hop_is_a_server_error_not_a_miss() {
+        assert!(Status::Http(502).is_error());
+        assert!(!Status::Http(404).is_error());
+        assert!(!Status::RedisNil.is_error());
+        assert!(Status::RedisError("ERR x".into()).is_error());
+    }
+}
