@@ -221,6 +221,39 @@ pub struct LookupRepeat {
     pub count: u64,
 }
 
+/// A stream socket as the probe found it behind an fd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SocketInfo {
+    /// The kernel's socket: the same number from every syscall on this
+    /// connection, on this host, while it lives.
+    pub id: u64,
+    /// For a unix socket, the other end's `id` (0 when unconnected).
+    pub peer: u64,
+    /// This end and the other, for TCP over IPv4 or IPv6; `None` for unix
+    /// sockets.
+    pub local: Option<std::net::SocketAddr>,
+    pub remote: Option<std::net::SocketAddr>,
+}
+
+/// A read, write, connect or accept on a stream socket, with the first
+/// bytes of what went through it (for request chains).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketCall {
+    /// Unix time at the call's return, in nanoseconds.
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    /// Raw bytes.
+    pub comm: Vec<u8>,
+    pub arch: Arch,
+    pub nr: u32,
+    /// Bytes moved; connect's result; accept's new fd.
+    pub ret: i64,
+    pub socket: SocketInfo,
+    /// The payload's first bytes (raw, hostile: escape before display).
+    pub payload: Vec<u8>,
+}
+
 /// Everything the probe delivers, in the order it was delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -236,6 +269,8 @@ pub enum Event {
     /// Only when the probe is asked to fold repeats; always after the
     /// thread's lookup it repeats, and before its next record.
     Repeat(LookupRepeat),
+    /// Only when the probe is asked for socket records.
+    Socket(SocketCall),
 }
 
 /// Events the probe could not deliver whole, by cause. Summed over all CPUs.

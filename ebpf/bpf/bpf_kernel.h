@@ -92,16 +92,84 @@ struct signal_struct {
 	int group_exit_code;
 } __attribute__((preserve_access_index));
 
+struct files_struct;
+
 struct task_struct {
 	int pid;
 	int tgid;
 	int exit_code;
 	struct signal_struct *signal;
 	char comm[16];
+	struct files_struct *files;
 } __attribute__((preserve_access_index));
 
 struct linux_binprm {
 	const char *filename;
+} __attribute__((preserve_access_index));
+
+/* From a thread's fd to the socket behind it (hostscope chains). */
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+} __attribute__((preserve_access_index));
+
+struct files_struct {
+	struct fdtable *fdt;
+} __attribute__((preserve_access_index));
+
+struct inode {
+	unsigned short i_mode;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct inode *f_inode;
+	void *private_data;
+} __attribute__((preserve_access_index));
+
+struct sock;
+
+struct socket {
+	short type;
+	struct sock *sk;
+} __attribute__((preserve_access_index));
+
+struct in6_addr {
+	unsigned char s6_addr[16];
+};
+
+/* The anonymous unions are kept: CO-RE matches a field by the path
+ * through them. */
+struct sock_common {
+	union {
+		unsigned long long skc_addrpair;
+		struct {
+			unsigned int skc_daddr;
+			unsigned int skc_rcv_saddr;
+		};
+	};
+	union {
+		unsigned int skc_hash;
+		unsigned short skc_u16hashes[2];
+	};
+	union {
+		unsigned int skc_portpair;
+		struct {
+			unsigned short skc_dport;
+			unsigned short skc_num;
+		};
+	};
+	unsigned short skc_family;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+} __attribute__((preserve_access_index));
+
+struct sock {
+	struct sock_common __sk_common;
+} __attribute__((preserve_access_index));
+
+struct unix_sock {
+	struct sock sk;
+	struct sock *peer;
 } __attribute__((preserve_access_index));
 
 #endif

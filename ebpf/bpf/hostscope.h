@@ -17,6 +17,7 @@
 #define HS_EV_EXEC 5      /* the current process exec'd; capture 0: the file */
 #define HS_EV_OOM 6       /* the OOM killer chose process tgid; ret: the process that needed memory */
 #define HS_EV_REPEAT 7    /* thread tid repeated its last lookup record ret more times, the last at ts_ns */
+#define HS_EV_SOCKIO 8    /* a read/write/connect/accept on a stream socket: capture 0 the hs_sockinfo, capture 1 the payload's first bytes */
 
 /* hs_event.flags */
 #define HS_EVF_NORETURN 1   /* exit/exit_group: there is no return value */
@@ -35,6 +36,7 @@
 #define HS_CAP_INT_OUT 7      /* one int */
 #define HS_CAP_STRUCT 8       /* aux = size in bytes */
 #define HS_CAP_ARGV 9         /* NULL-terminated char *[] */
+#define HS_CAP_SOCKINFO 10    /* a struct hs_sockinfo, filled by the probe (the decoder knows it by its record kind and size) */
 
 /* hs_spec.flags */
 #define HS_SPEC_ENABLED 1       /* trace this syscall at all */
@@ -46,6 +48,14 @@
 				 * the thread's previous lookup failed */
 #define HS_SPEC_STDERR 32       /* only when argument 0 is fd 2 */
 #define HS_SPEC_EXEC 64         /* success replaces the memory: copy nothing */
+#define HS_SPEC_SOCKIO 128      /* on a stream socket: an HS_EV_SOCKIO record (aux[0]: HS_IO_*) */
+
+/* How a socket syscall carries its payload (spec aux[0] with HS_SPEC_SOCKIO). */
+#define HS_IO_BUF 1     /* args[1] is the buffer (read, write, sendto, recvfrom) */
+#define HS_IO_IOV 2     /* args[1] is a struct iovec * (readv, writev) */
+#define HS_IO_MSG 3     /* args[1] is a struct user_msghdr * (sendmsg, recvmsg) */
+#define HS_IO_CONNECT 4 /* no payload; failures count (connect) */
+#define HS_IO_ACCEPT 5  /* the new socket is the return value (accept, accept4) */
 
 /* hs_capture.flags */
 #define HS_CAPF_TRUNCATED 1
@@ -92,6 +102,19 @@ struct hs_last_lookup {
 	unsigned long long last_ts; /* CLOCK_MONOTONIC of the latest */
 	unsigned int tgid;
 	unsigned int pad;
+};
+
+/* A stream socket, as the probe found it behind an fd. Addresses and ports
+ * in network order as the kernel keeps them, except lport (host order). */
+struct hs_sockinfo {
+	unsigned long long sk;   /* the kernel's struct sock: the connection's id on this host */
+	unsigned long long peer; /* for AF_UNIX, the other end's struct sock */
+	unsigned short family;   /* AF_INET, AF_INET6, AF_UNIX */
+	unsigned short type;     /* SOCK_STREAM */
+	unsigned short lport;
+	unsigned short rport;
+	unsigned char laddr[16];
+	unsigned char raddr[16];
 };
 
 /* The one entry of the `live` map. */

@@ -34,6 +34,12 @@ const volatile u32 cfg_exec_events = 0;
 const volatile u32 cfg_fold_repeats = 0;
 #define REPEAT_FLUSH 65536
 
+/* Exit-only mode: HS_SPEC_SOCKIO calls on stream sockets are sent as
+ * HS_EV_SOCKIO records with the socket and the payload's first
+ * cfg_payload bytes (hostscope chains). */
+const volatile u32 cfg_sockio = 0;
+const volatile u32 cfg_payload = 512;
+
 /* Send an HS_EV_OOM record when the OOM killer chooses a victim. */
 const volatile u32 cfg_oom_events = 0;
 /* Exit-only mode only: the `live` map may ask for one process, or every
@@ -618,6 +624,157 @@ static __always_inline bool folded(struct scratch *s, struct hs_event *ev, u32 s
 	return false;
 }
 
+
+/* A kernel read at a CO-RE-relocated address: for pointers the verifier
+ * only knows as numbers (read from the fd table). */
+#define CORE_READ(dst, src) \
+	bpf_probe_read_kernel((dst), sizeof(*(dst)), __builtin_preserve_access_index(src))
+
+#define HS_S_IFMT 0170000
+#define HS_S_IFSOCK 0140000
+#define HS_AF_UNIX 1
+#define HS_AF_INET 2
+#define HS_AF_INET6 10
+#define HS_SOCK_STREAM 1
+
+/* Fills `info` for the stream socket behind the current task's `fd`;
+ * false for anything else (a file, a pipe, a datagram socket). */
+static __always_inline bool socket_of(s64 fd, struct hs_sockinfo *info)
+{
+	if (fd < 0 || fd > 0x7fffffff)
+		return false;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = NULL;
+	struct fdtable *fdt = NULL;
+	struct file **table = NULL;
+	unsigned int max = 0;
+	CORE_READ(&files, &task->files);
+	if (!files)
+		return false;
+	CORE_READ(&fdt, &files->fdt);
+	if (!fdt)
+		return false;
+	CORE_READ(&max, &fdt->max_fds);
+	CORE_READ(&table, &fdt->fd);
+	if ((u64)fd >= max || !table)
+		return false;
+	struct file *file = NULL;
+	bpf_probe_read_kernel(&file, sizeof(file), &table[fd]);
+	if (!file)
+		return false;
+	struct inode *inode = NULL;
+	unsigned short mode = 0;
+	CORE_READ(&inode, &file->f_inode);
+	if (!inode)
+		return false;
+	CORE_READ(&mode, &inode->i_mode);
+	if ((mode & HS_S_IFMT) != HS_S_IFSOCK)
+		return false;
+	struct socket *sock = NULL;
+	short type = 0;
+	CORE_READ(&sock, &file->private_data);
+	if (!sock)
+		return false;
+	CORE_READ(&type, &sock->type);
+	if (type != HS_SOCK_STREAM)
+		return false;
+	struct sock *sk = NULL;
+	CORE_READ(&sk, &sock->sk);
+	if (!sk)
+		return false;
+	unsigned short family = 0;
+	CORE_READ(&family, &sk->__sk_common.skc_family);
+	info->sk = (u64)sk;
+	info->peer = 0;
+	info->family = family;
+	info->type = type;
+	info->lport = 0;
+	info->rport = 0;
+	__builtin_memset(info->laddr, 0, sizeof(info->laddr));
+	__builtin_memset(info->raddr, 0, sizeof(info->raddr));
+	if (family == HS_AF_INET) {
+		CORE_READ((u32 *)info->laddr, &sk->__sk_common.skc_rcv_saddr);
+		CORE_READ((u32 *)info->raddr, &sk->__sk_common.skc_daddr);
+	} else if (family == HS_AF_INET6) {
+		CORE_READ((struct in6_addr *)info->laddr, &sk->__sk_common.skc_v6_rcv_saddr);
+		CORE_READ((struct in6_addr *)info->raddr, &sk->__sk_common.skc_v6_daddr);
+	} else if (family == HS_AF_UNIX) {
+		struct sock *peer = NULL;
+		CORE_READ(&peer, &((struct unix_sock *)sk)->peer);
+		info->peer = (u64)peer;
+		return true;
+	} else {
+		return false;
+	}
+	CORE_READ(&info->lport, &sk->__sk_common.skc_num);
+	CORE_READ(&info->rport, &sk->__sk_common.skc_dport);
+	return true;
+}
+
+struct hs_iovec {
+	const void *base;
+	u64 len;
+};
+
+/* An HS_EV_SOCKIO record for a socket call that ended with `ret`: which
+ * socket, and the first bytes of what went through it. */
+static __always_inline int sockio(u64 pid_tgid, struct pt_regs *regs, s64 ret, u32 nr,
+				  const struct hs_spec *spec)
+{
+	u8 how = spec->aux[0];
+	/* Failed reads and writes (EAGAIN on a non-blocking socket, mostly)
+	 * moved nothing; a failed connect is a failed hop. */
+	if (failed(ret) && how != HS_IO_CONNECT)
+		return 0;
+	u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct hs_event *ev = start(s, HS_EV_SOCKIO, pid_tgid);
+	ev->nr = nr;
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ret = ret;
+	ev->flags = HS_EVF_NO_DURATION;
+	read_args(ev->args, regs);
+	s64 fd = how == HS_IO_ACCEPT ? ret : (s64)ev->args[0];
+	u32 off = sizeof(*ev);
+	struct hs_capture *hc = (void *)&s->buf[off];
+	struct hs_sockinfo *info = (void *)&s->buf[off + sizeof(*hc)];
+	if (!socket_of(fd, info))
+		return 0;
+	hc->arg = 0;
+	hc->kind = HS_CAP_SOCKINFO;
+	hc->index = 0;
+	hc->flags = 0;
+	hc->len = sizeof(*info);
+	ev->ncap = 1;
+	s->off = off + sizeof(*hc) + sizeof(*info);
+	const void *buf = NULL;
+	u64 len = ret > 0 ? ret : 0;
+	if (how == HS_IO_BUF) {
+		buf = (const void *)ev->args[1];
+	} else if (how == HS_IO_IOV || how == HS_IO_MSG) {
+		const void *iov = (const void *)ev->args[1];
+		if (how == HS_IO_MSG) {
+			/* struct user_msghdr: msg_name, msg_namelen, then msg_iov. */
+			iov = NULL;
+			bpf_probe_read_user(&iov, sizeof(iov), (const u8 *)ev->args[1] + 16);
+		}
+		struct hs_iovec first = {};
+		if (iov && !bpf_probe_read_user(&first, sizeof(first), iov)) {
+			buf = first.base;
+			if (first.len < len)
+				len = first.len;
+		}
+	}
+	if (buf && len) {
+		struct capture_ctx c = { .s = s, .ev = ev, .spec = spec, .ret = ret };
+		put(&c, 1, HS_CAP_BUF_OUT, 0, buf, len, cfg_payload, false);
+	}
+	submit(s, ev, s->off);
+	return 0;
+}
+
 /* Whether the live map asks for every call of `tgid`. */
 static __always_inline bool shown_in_full(u32 tgid)
 {
@@ -638,6 +795,8 @@ static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret
 	const struct hs_spec *spec = bpf_map_lookup_elem(&specs, &nr);
 	if (!spec || !(spec->flags & HS_SPEC_ENABLED))
 		return 0;
+	if (cfg_sockio && (spec->flags & HS_SPEC_SOCKIO))
+		return sockio(pid_tgid, regs, ret, nr, spec);
 	if (!shown_in_full(pid_tgid >> 32) && !wanted(spec, ret, first_arg(regs), (u32)pid_tgid))
 		return 0;
 	u32 zero = 0;

@@ -23,6 +23,7 @@ async fn main() {
             noreturn: false,
             deliver: Deliver::All,
             replaces_image: false,
+            socket_io: None,
         }],
         data_bytes: 32,
         ring_kib: 4096,
@@ -32,6 +33,7 @@ async fn main() {
         live: false,
         oom_records: false,
         fold_repeats: false,
+        socket_payload: None,
     };
     let mut probe = Probe::load(&config).expect("load the probe (as root)");
     let mut stream = probe.events().expect("open the ring buffer");

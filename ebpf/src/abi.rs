@@ -12,6 +12,7 @@ pub const EV_FORK: u32 = 4;
 pub const EV_EXEC: u32 = 5;
 pub const EV_OOM: u32 = 6;
 pub const EV_REPEAT: u32 = 7;
+pub const EV_SOCKIO: u32 = 8;
 
 pub const EVF_NORETURN: u16 = 1;
 pub const EVF_ARGV_TRUNC: u16 = 2;
@@ -36,6 +37,13 @@ pub const SPEC_NORETURN: u16 = 8;
 pub const SPEC_LOOKUP: u16 = 16;
 pub const SPEC_STDERR: u16 = 32;
 pub const SPEC_EXEC: u16 = 64;
+pub const SPEC_SOCKIO: u16 = 128;
+
+pub const IO_BUF: u8 = 1;
+pub const IO_IOV: u8 = 2;
+pub const IO_MSG: u8 = 3;
+pub const IO_CONNECT: u8 = 4;
+pub const IO_ACCEPT: u8 = 5;
 
 pub const CAPF_TRUNCATED: u16 = 1;
 pub const CAPF_FAULT: u16 = 2;
@@ -76,6 +84,20 @@ pub struct LastLookup {
 
 // SAFETY: plain integers, no padding (checked below), any bit pattern valid.
 unsafe impl aya::Pod for LastLookup {}
+
+/// `struct hs_sockinfo`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SockInfo {
+    pub sk: u64,
+    pub peer: u64,
+    pub family: u16,
+    pub kind: u16,
+    pub lport: u16,
+    pub rport: u16,
+    pub laddr: [u8; 16],
+    pub raddr: [u8; 16],
+}
 
 /// `struct hs_live`.
 #[repr(C)]
@@ -124,6 +146,7 @@ const _: () = {
     assert!(size_of::<Spec>() == 16);
     assert!(size_of::<Live>() == 8);
     assert!(size_of::<LastLookup>() == 32);
+    assert!(size_of::<SockInfo>() == 56);
     assert!(size_of::<EventHeader>() == 120);
     assert!(offset_of!(EventHeader, ts_ns) == 16);
     assert!(offset_of!(EventHeader, ret) == 32);

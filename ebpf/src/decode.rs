@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use hostscope_core::model::{
     Arch, Captured, Event, LookupRepeat, ProcessExec, ProcessExit, ProcessFork, ProcessOom,
-    SyscallEvent,
+    SocketCall, SocketInfo, SyscallEvent,
 };
 
 use crate::abi::{self, CaptureHeader, EventHeader};
@@ -68,6 +68,25 @@ impl Decoder {
                     pid: h.tgid,
                     comm,
                     wait_status: h.ret as i32,
+                })))
+            }
+            abi::EV_SOCKIO => {
+                let captures = parse_captures(&record[header_len..], h.ncap).map_err(malformed)?;
+                let mut captures = captures.into_iter();
+                let info = captures
+                    .next()
+                    .and_then(|c| socket_info(&c.bytes))
+                    .ok_or_else(|| malformed("a socket record without its socket"))?;
+                Ok(Some(Event::Socket(SocketCall {
+                    ts_ns,
+                    pid: h.tgid,
+                    tid: h.tid,
+                    comm,
+                    arch: Arch::native(),
+                    nr: h.nr,
+                    ret: h.ret,
+                    socket: info,
+                    payload: captures.next().map(|c| c.bytes).unwrap_or_default(),
                 })))
             }
             abi::EV_REPEAT => Ok(Some(Event::Repeat(LookupRepeat {
@@ -195,6 +214,31 @@ fn parse_captures(mut rest: &[u8], count: u16) -> Result<Vec<Captured>, &'static
         rest = rest.get(advance..).unwrap_or(&[]);
     }
     Ok(out)
+}
+
+/// The socket of an HS_EV_SOCKIO record (a `struct hs_sockinfo`).
+fn socket_info(bytes: &[u8]) -> Option<SocketInfo> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+    if bytes.len() < size_of::<abi::SockInfo>() {
+        return None;
+    }
+    // SAFETY: length checked; plain integers; unaligned read.
+    let s: abi::SockInfo = unsafe { bytes.as_ptr().cast::<abi::SockInfo>().read_unaligned() };
+    let addr = |raw: [u8; 16]| -> Option<IpAddr> {
+        match i32::from(s.family) {
+            libc::AF_INET => Some(IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]))),
+            libc::AF_INET6 => Some(IpAddr::V6(Ipv6Addr::from(raw))),
+            _ => None,
+        }
+    };
+    Some(SocketInfo {
+        id: s.sk,
+        peer: s.peer,
+        // The kernel keeps the local port in host order, the remote one in
+        // network order.
+        local: addr(s.laddr).map(|ip| SocketAddr::new(ip, s.lport)),
+        remote: addr(s.raddr).map(|ip| SocketAddr::new(ip, u16::from_be(s.rport))),
+    })
 }
 
 fn until_nul(bytes: &[u8]) -> &[u8] {

@@ -15,6 +15,6 @@ mod stream;
 
 pub use decode::{Decoder, MalformedRecord};
 pub use error::ProbeError;
-pub use loader::{Deliver, Probe, ProbeConfig, Scope, SyscallRule};
+pub use loader::{Deliver, Probe, ProbeConfig, Scope, SocketIo, SyscallRule};
 pub use privileges::check as check_privileges;
 pub use stream::EventStream;

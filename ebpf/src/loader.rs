@@ -40,6 +40,26 @@ pub struct SyscallRule {
     pub deliver: Deliver,
     /// A success replaces the caller's memory (execve): copy nothing then.
     pub replaces_image: bool,
+    /// With [`ProbeConfig::socket_payload`], on a stream socket: an
+    /// [`Event::SocketIo`](hostscope_core::model::Event::SocketIo) record,
+    /// the payload found as this says, instead of the rules above.
+    pub socket_io: Option<SocketIo>,
+}
+
+/// Where a socket syscall's payload is, for [`SyscallRule::socket_io`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketIo {
+    /// Argument 1 is the buffer: read, write, sendto, recvfrom.
+    Buf,
+    /// Argument 1 is a `struct iovec *`: readv, writev (the first
+    /// element's bytes).
+    Iov,
+    /// Argument 1 is a `struct msghdr *`: sendmsg, recvmsg.
+    Msg,
+    /// No payload, and failures count: connect.
+    Connect,
+    /// The socket is the returned fd: accept, accept4.
+    Accept,
 }
 
 /// Which calls of a syscall the probe delivers; the others cost it nothing
@@ -86,6 +106,10 @@ pub struct ProbeConfig {
     /// OOM killer chooses a process (Linux >= 6.8; see
     /// [`Probe::oom_unavailable`]).
     pub oom_records: bool,
+    /// Send socket records ([`SyscallRule::socket_io`]) with this many
+    /// bytes of payload (at most 4096); `None`: no socket records. Only
+    /// without `timed`.
+    pub socket_payload: Option<u32>,
     /// Let [`Probe::show_in_full`] ask for every call of one process, or of
     /// all of them, whatever the rules say. Only without `timed`.
     pub live: bool,
@@ -129,6 +153,8 @@ impl Probe {
         let live = u32::from(config.live && !config.timed);
         let oom = u32::from(config.oom_records);
         let fold = u32::from(config.fold_repeats && !config.timed);
+        let sockio = u32::from(config.socket_payload.is_some() && !config.timed);
+        let payload = config.socket_payload.unwrap_or(0).min(4096);
         let lookup_errnos = config
             .lookup_errnos
             .iter()
@@ -146,6 +172,8 @@ impl Probe {
             .override_global("cfg_live", &live, true)
             .override_global("cfg_oom_events", &oom, true)
             .override_global("cfg_fold_repeats", &fold, true)
+            .override_global("cfg_sockio", &sockio, true)
+            .override_global("cfg_payload", &payload, true)
             .map_max_entries("events", ring_bytes)
             .map_max_entries("traced", pid_words)
             .map_max_entries("searching", pid_words)
@@ -375,6 +403,17 @@ fn spec_of(rule: &SyscallRule) -> Spec {
     if rule.noreturn {
         spec.flags |= abi::SPEC_NORETURN;
     }
+    if let Some(io) = rule.socket_io {
+        spec.flags |= abi::SPEC_SOCKIO;
+        spec.aux[0] = match io {
+            SocketIo::Buf => abi::IO_BUF,
+            SocketIo::Iov => abi::IO_IOV,
+            SocketIo::Msg => abi::IO_MSG,
+            SocketIo::Connect => abi::IO_CONNECT,
+            SocketIo::Accept => abi::IO_ACCEPT,
+        };
+        return spec;
+    }
     for (i, capture) in rule.captures.iter().enumerate() {
         let (kind, aux) = match *capture {
             Capture::None => (abi::CAP_NONE, 0),
@@ -442,6 +481,7 @@ mod tests {
             noreturn: false,
             deliver: Deliver::Failed,
             replaces_image: false,
+            socket_io: None,
         };
         let spec = spec_of(&rule);
         assert_eq!(spec.kind, [0, abi::CAP_STR, 0, 0, abi::CAP_BUF_IN, 0]);

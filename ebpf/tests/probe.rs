@@ -25,6 +25,7 @@ fn openat_rule(failed_only: bool) -> SyscallRule {
             Deliver::All
         },
         replaces_image: false,
+        socket_io: None,
     }
 }
 
@@ -54,6 +55,7 @@ async fn sees_its_own_failed_openat_with_the_path() {
         live: false,
         oom_records: false,
         fold_repeats: false,
+        socket_payload: None,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -93,6 +95,7 @@ async fn a_fork_is_delivered_before_anything_the_child_does() {
         live: false,
         oom_records: false,
         fold_repeats: false,
+        socket_payload: None,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -162,6 +165,7 @@ async fn exit_only_lookups_send_failures_and_the_success_after_one() {
                 noreturn: false,
                 deliver: Deliver::Stderr,
                 replaces_image: false,
+                socket_io: None,
             },
         ],
         data_bytes: 64,
@@ -172,6 +176,7 @@ async fn exit_only_lookups_send_failures_and_the_success_after_one() {
         live: false,
         oom_records: false,
         fold_repeats: false,
+        socket_payload: None,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -261,6 +266,7 @@ async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others
         live: true,
         oom_records: false,
         fold_repeats: false,
+        socket_payload: None,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -343,6 +349,7 @@ async fn identical_failed_lookups_are_counted_not_sent() {
         live: false,
         oom_records: false,
         fold_repeats: true,
+        socket_payload: None,
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -384,6 +391,110 @@ async fn identical_failed_lookups_are_counted_not_sent() {
             .iter()
             .any(|e| matches!(e, Event::Repeat(r) if r.pid == me && r.count == 1)),
         "{pending:?}"
+    );
+    assert_eq!(probe.losses().unwrap().events_lost(), 0);
+}
+
+fn socket_rule(name: &str, io: hostscope_ebpf::SocketIo) -> SyscallRule {
+    let nr = hostscope_core::decode::sysno::number(hostscope_core::model::Arch::native(), name)
+        .expect("a syscall");
+    SyscallRule {
+        nr,
+        captures: [Capture::None; 6],
+        at_entry: false,
+        noreturn: false,
+        deliver: Deliver::All,
+        replaces_image: false,
+        socket_io: Some(io),
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn socket_calls_carry_the_connection_and_the_payload() {
+    use hostscope_ebpf::SocketIo;
+    use std::io::{Read, Write};
+    let config = ProbeConfig {
+        scope: Scope::Pids,
+        rules: vec![
+            socket_rule("connect", SocketIo::Connect),
+            socket_rule("accept4", SocketIo::Accept),
+            socket_rule("accept", SocketIo::Accept),
+            socket_rule("read", SocketIo::Buf),
+            socket_rule("write", SocketIo::Buf),
+            socket_rule("sendto", SocketIo::Buf),
+            socket_rule("recvfrom", SocketIo::Buf),
+        ],
+        data_bytes: 32,
+        ring_kib: 1024,
+        timed: false,
+        lookup_errnos: &[],
+        exec_records: false,
+        live: false,
+        oom_records: false,
+        fold_repeats: false,
+        socket_payload: Some(16),
+    };
+    let mut probe = Probe::load(&config).expect("load the probe (run as root)");
+    let mut stream = probe.events().unwrap();
+    let me = std::process::id();
+    probe.trace_pid(me, false).unwrap();
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        let n = conn.read(&mut buf).unwrap();
+        conn.write_all(b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
+        n
+    });
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let request = b"GET /hostscope-probe-test HTTP/1.1\r\n\r\n";
+    client.write_all(request).unwrap();
+    let mut reply = [0u8; 64];
+    let got = client.read(&mut reply).unwrap();
+    assert_eq!(server.join().unwrap(), request.len());
+    assert!(got > 0);
+    // A file read is not a socket: it must not show up.
+    let _ = std::fs::read("/proc/self/stat").unwrap();
+
+    let calls: Vec<hostscope_core::model::SocketCall> = collect(&mut stream)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Socket(s) if s.pid == me => Some(s),
+            _ => None,
+        })
+        .collect();
+    let named = |name: &str| {
+        let nr = hostscope_core::decode::sysno::number(hostscope_core::model::Arch::native(), name)
+            .unwrap();
+        calls.iter().filter(move |c| c.nr == nr)
+    };
+    let connect = named("connect").next().expect("the connect");
+    assert_eq!(connect.ret, 0);
+    assert_eq!(connect.socket.remote.map(|a| a.port()), Some(port));
+    let accepted = named("accept4")
+        .chain(named("accept"))
+        .next()
+        .expect("the accept");
+    assert_eq!(accepted.socket.local.map(|a| a.port()), Some(port));
+    // Both ends of one connection: each one's local is the other's remote.
+    assert_eq!(accepted.socket.remote, connect.socket.local);
+    assert_ne!(accepted.socket.id, connect.socket.id);
+    let sent = named("write")
+        .chain(named("sendto"))
+        .find(|c| c.socket.id == connect.socket.id)
+        .expect("the client's write");
+    assert_eq!(sent.ret, request.len() as i64);
+    assert_eq!(sent.payload, &request[..16], "the first 16 bytes");
+    let received = named("read")
+        .chain(named("recvfrom"))
+        .find(|c| c.socket.id == accepted.socket.id)
+        .expect("the server's read");
+    assert_eq!(received.payload, &request[..16]);
+    assert!(
+        calls.iter().all(|c| c.socket.local.is_some()),
+        "only sockets: {calls:?}"
     );
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
 }

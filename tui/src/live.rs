@@ -71,7 +71,7 @@ impl Converter {
             Event::Syscall(ev) => records.push(self.syscall(&ev)),
             Event::Fork(fork) => self.enricher.forked(&fork),
             // Not asked for.
-            Event::Exec(_) | Event::Oom(_) | Event::Repeat(_) => {}
+            Event::Exec(_) | Event::Oom(_) | Event::Repeat(_) | Event::Socket(_) => {}
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
                 exited.push(exit.pid);

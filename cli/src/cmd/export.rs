@@ -125,6 +125,7 @@ impl Plan {
             live: false,
             oom_records: self.events.contains("oom"),
             fold_repeats: false,
+            socket_payload: None,
         }
     }
 }
@@ -321,8 +322,8 @@ impl Consumer for Exporter {
                     filename: exec.filename,
                 });
             }
-            // Not asked for: the analyzer of a window folds repeats itself.
-            Event::Repeat(_) => {}
+            // Not asked for (the analyzer of a window folds repeats itself).
+            Event::Repeat(_) | Event::Socket(_) => {}
             Event::Oom(oom) => {
                 let mut message = oom.comm.clone();
                 message.extend_from_slice(

@@ -128,6 +128,7 @@ fn probe_config() -> ProbeConfig {
                 _ => Deliver::Lookup,
             },
             replaces_image: matches!(name, "execve" | "execveat"),
+            socket_io: None,
         })
         .collect();
     ProbeConfig {
@@ -141,6 +142,7 @@ fn probe_config() -> ProbeConfig {
         live: true,
         oom_records: false,
         fold_repeats: false,
+        socket_payload: None,
     }
 }
 

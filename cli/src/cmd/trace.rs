@@ -85,6 +85,7 @@ impl Plan {
             live: false,
             oom_records: false,
             fold_repeats: false,
+            socket_payload: None,
         }
     }
 }
@@ -101,6 +102,7 @@ fn rule(nr: u32, name: &str, failed_only: bool) -> SyscallRule {
             Deliver::All
         },
         replaces_image: false,
+        socket_io: None,
     }
 }
 
@@ -196,7 +198,7 @@ impl Consumer for Sink {
             }
             Event::Fork(fork) => self.enricher.forked(&fork),
             // Not asked for: the joined execve record says the same.
-            Event::Exec(_) | Event::Oom(_) | Event::Repeat(_) => {}
+            Event::Exec(_) | Event::Oom(_) | Event::Repeat(_) | Event::Socket(_) => {}
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
                 if self.summary.is_some() {

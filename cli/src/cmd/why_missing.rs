@@ -82,6 +82,7 @@ impl Plan {
             live: false,
             oom_records: false,
             fold_repeats: true,
+            socket_payload: None,
         }
     }
 }
@@ -115,6 +116,7 @@ pub(crate) fn rule(nr: u32, name: &str) -> Option<SyscallRule> {
         noreturn: false,
         deliver,
         replaces_image: matches!(name, "execve" | "execveat"),
+        socket_io: None,
     })
 }
 
@@ -244,7 +246,7 @@ impl Consumer for Collector {
                 count: repeat.count,
             }),
             // Not asked for.
-            Event::Oom(_) => {}
+            Event::Oom(_) | Event::Socket(_) => {}
         }
         Ok(())
     }
