@@ -10,8 +10,11 @@
 //! exported.
 
 pub mod http1;
+pub mod link;
 pub mod pg;
+pub mod render;
 pub mod resp;
+pub mod track;
 
 /// The protocols hostscope understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

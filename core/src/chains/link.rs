@@ -1,0 +1,408 @@
+//! From spans to chains. A request seen from both ends (the client's span
+//! and the server's) is one hop; a hop's children are the requests its
+//! server made while serving it. Every link says how it was found:
+//! exactly (the same connection from both ends; a propagated
+//! `traceparent` or `X-Request-ID`) or inferred (the same thread, between
+//! reading the request and answering it). Where a thread served several
+//! requests at once (an event loop) nothing is inferred: a request is shown
+//! unlinked rather than linked wrongly.
+
+use std::collections::HashMap;
+
+use super::track::{Role, Span};
+
+/// How a hop was tied to its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// The child request carried the parent's trace id or request id.
+    Header,
+    /// The child was made on the thread serving the parent, while it did.
+    Thread,
+}
+
+/// One request: its client's view, its server's view, or both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub client: Option<Span>,
+    pub server: Option<Span>,
+    /// How this hop is tied to its parent, if it has one.
+    pub link: Option<LinkKind>,
+    pub children: Vec<Hop>,
+}
+
+impl Hop {
+    /// The view to show: the server's when seen (its process and port are
+    /// the service), else the client's.
+    pub fn main(&self) -> &Span {
+        self.server
+            .as_ref()
+            .or(self.client.as_ref())
+            .expect("a hop has at least one side")
+    }
+
+    /// Its duration as the client saw it when known (it includes the
+    /// network), else as the server did.
+    pub fn duration_ns(&self) -> u64 {
+        self.client
+            .as_ref()
+            .or(self.server.as_ref())
+            .map_or(0, Span::duration_ns)
+    }
+
+    pub fn failed(&self) -> bool {
+        self.main().status.as_ref().is_some_and(|s| s.is_error())
+    }
+
+    /// It found nothing (a Redis nil, an HTTP 404): an answer, but under a
+    /// failing parent the likely cause (the expired cache entry).
+    pub fn missed(&self) -> bool {
+        matches!(
+            self.main().status,
+            Some(super::Status::RedisNil) | Some(super::Status::Http(404))
+        )
+    }
+
+    /// Time not spent waiting for its children.
+    pub fn self_ns(&self) -> u64 {
+        let children: u64 = self.children.iter().map(Hop::duration_ns).sum();
+        self.duration_ns().saturating_sub(children)
+    }
+}
+
+/// Whether client span `c` and server span `s` are the same request.
+fn same_request(c: &Span, s: &Span) -> bool {
+    if c.index != s.index {
+        return false;
+    }
+    match (c.local, c.remote, s.local, s.remote) {
+        (Some(cl), Some(cr), Some(sl), Some(sr)) => cl == sr && cr == sl,
+        _ => c.peer != 0 && (c.peer == s.conn || s.peer == c.conn),
+    }
+}
+
+/// Builds the chains of `spans`: the hops no other hop is parent of, each
+/// with its descendants.
+pub fn chains(spans: Vec<Span>) -> Vec<Hop> {
+    let (clients, servers): (Vec<Span>, Vec<Span>) =
+        spans.into_iter().partition(|s| s.role == Role::Client);
+    // Pair both views of each request.
+    let mut hops: Vec<Hop> = Vec::new();
+    let mut server_hop: Vec<Option<usize>> = vec![None; servers.len()];
+    let mut by_tuple: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, s) in servers.iter().enumerate() {
+        by_tuple.entry(s.index).or_default().push(i);
+    }
+    let mut client_hops = Vec::new();
+    for c in clients {
+        let matched = by_tuple.get(&c.index).and_then(|candidates| {
+            candidates
+                .iter()
+                .copied()
+                .find(|&i| server_hop[i].is_none() && same_request(&c, &servers[i]))
+        });
+        let hop = hops.len();
+        hops.push(Hop {
+            client: Some(c),
+            server: None,
+            link: None,
+            children: Vec::new(),
+        });
+        if let Some(i) = matched {
+            server_hop[i] = Some(hop);
+        }
+        client_hops.push(hop);
+    }
+    for (i, s) in servers.into_iter().enumerate() {
+        match server_hop[i] {
+            Some(hop) => hops[hop].server = Some(s),
+            None => {
+                server_hop[i] = Some(hops.len());
+                hops.push(Hop {
+                    client: None,
+                    server: Some(s),
+                    link: None,
+                    children: Vec::new(),
+                });
+            }
+        }
+    }
+    // Each hop's parent: the hop whose server made its client request.
+    let mut parent: Vec<Option<(usize, LinkKind)>> = vec![None; hops.len()];
+    for &h in &client_hops {
+        let c = hops[h].client.as_ref().expect("a client hop");
+        let serving: Vec<usize> = hops
+            .iter()
+            .enumerate()
+            .filter(|&(i, hop)| {
+                i != h
+                    && hop.server.as_ref().is_some_and(|s| {
+                        s.pid == c.pid && s.start_ns <= c.start_ns && c.start_ns <= s.end_ns
+                    })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let header = serving.iter().copied().find(|&i| {
+            let s = hops[i].server.as_ref().expect("serving");
+            (c.request.trace_id.is_some() && c.request.trace_id == s.request.trace_id)
+                || (c.request.request_id.is_some() && c.request.request_id == s.request.request_id)
+        });
+        let on_thread: Vec<usize> = serving
+            .iter()
+            .copied()
+            .filter(|&i| hops[i].server.as_ref().is_some_and(|s| s.tid == c.tid))
+            .collect();
+        parent[h] = match (header, on_thread.as_slice()) {
+            (Some(i), _) => Some((i, LinkKind::Header)),
+            // One request in flight on that thread: thread-per-request.
+            (None, [only]) => Some((*only, LinkKind::Thread)),
+            _ => None,
+        };
+    }
+    // Assemble the trees, children in time order, deepest first.
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); hops.len()];
+    let mut roots = Vec::new();
+    for (i, p) in parent.iter().enumerate() {
+        match p {
+            Some((p, kind)) => {
+                hops[i].link = Some(*kind);
+                children[*p].push(i);
+            }
+            None => roots.push(i),
+        }
+    }
+    let mut slots: Vec<Option<Hop>> = hops.into_iter().map(Some).collect();
+    fn build(i: usize, slots: &mut [Option<Hop>], children: &[Vec<usize>]) -> Hop {
+        let mut hop = slots[i].take().expect("each hop is placed once");
+        let mut kids: Vec<Hop> = children[i]
+            .iter()
+            .map(|&k| build(k, slots, children))
+            .collect();
+        kids.sort_by_key(|k| k.main().start_ns);
+        hop.children = kids;
+        hop
+    }
+    let mut out: Vec<Hop> = roots
+        .into_iter()
+        .map(|r| build(r, &mut slots, &children))
+        .collect();
+    out.sort_by_key(|h| h.main().start_ns);
+    out
+}
+
+/// The hop to blame in `root`'s chain: in a failing chain the deepest
+/// failing hop, or a hop that found nothing right under a failing one;
+/// else the hop with the largest self time. Returned as the path of child
+/// indexes from the root.
+pub fn culprit(root: &Hop) -> Vec<usize> {
+    fn deepest_failure(
+        hop: &Hop,
+        parent_failed: bool,
+        path: &mut Vec<usize>,
+        best: &mut Option<Vec<usize>>,
+    ) {
+        let suspect = hop.failed() || (parent_failed && hop.missed());
+        if suspect && best.as_ref().is_none_or(|b| path.len() >= b.len()) {
+            *best = Some(path.clone());
+        }
+        for (i, child) in hop.children.iter().enumerate() {
+            path.push(i);
+            deepest_failure(child, hop.failed(), path, best);
+            path.pop();
+        }
+    }
+    fn slowest(hop: &Hop, path: &mut Vec<usize>, best: &mut (u64, Vec<usize>)) {
+        if hop.self_ns() >= best.0 {
+            *best = (hop.self_ns(), path.clone());
+        }
+        for (i, child) in hop.children.iter().enumerate() {
+            path.push(i);
+            slowest(child, path, best);
+            path.pop();
+        }
+    }
+    let mut failure = None;
+    deepest_failure(root, false, &mut Vec::new(), &mut failure);
+    if let Some(path) = failure {
+        return path;
+    }
+    let mut best = (0, Vec::new());
+    slowest(root, &mut Vec::new(), &mut best);
+    best.1
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::super::render::render_chain;
+    use super::super::track::Tracker;
+    use super::*;
+    use crate::model::{Arch, SocketCall, SocketInfo};
+
+    const MS: u64 = 1_000_000;
+
+    struct Net {
+        tracker: Tracker,
+        spans: Vec<Span>,
+    }
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    impl Net {
+        #[allow(clippy::too_many_arguments)]
+        fn call(
+            &mut self,
+            name: &str,
+            pid: u32,
+            tid: u32,
+            comm: &str,
+            sock: u64,
+            local: u16,
+            remote: u16,
+            at_ms: f64,
+            payload: &[u8],
+        ) {
+            let arch = Arch::native();
+            let call = SocketCall {
+                ts_ns: (at_ms * MS as f64) as u64,
+                pid,
+                tid,
+                comm: comm.as_bytes().to_vec(),
+                arch,
+                nr: crate::decode::sysno::number(arch, name).expect("a syscall"),
+                ret: if payload.is_empty() {
+                    0
+                } else {
+                    payload.len() as i64
+                },
+                socket: SocketInfo {
+                    id: sock,
+                    peer: 0,
+                    local: Some(addr(local)),
+                    remote: Some(addr(remote)),
+                },
+                payload: payload.to_vec(),
+            };
+            self.spans.extend(self.tracker.observe(&call));
+        }
+    }
+
+    /// nginx -> payments -> redis, the key expired: 502 <- 500 <- (nil).
+    fn outage() -> Vec<Hop> {
+        let mut n = Net {
+            tracker: Tracker::default(),
+            spans: Vec::new(),
+        };
+        let get = b"GET /checkout HTTP/1.1\r\nHost: shop\r\nX-Request-ID: r1\r\n\r\n";
+        let post = b"POST /pay HTTP/1.1\r\nContent-Length: 0\r\nX-Request-ID: r1\r\n\r\n";
+        let redis_get = b"*2\r\n$3\r\nGET\r\n$10\r\nsession:42\r\n";
+        // curl -> nginx
+        n.call("connect", 500, 500, "curl", 1, 50000, 8080, 0.0, b"x");
+        n.call("write", 500, 500, "curl", 1, 50000, 8080, 0.0, get);
+        n.call("read", 812, 812, "nginx", 2, 8080, 50000, 0.1, get);
+        // nginx -> payments (an event loop: linked by the request id)
+        n.call("write", 812, 812, "nginx", 3, 50001, 9000, 1.0, post);
+        n.call("read", 901, 905, "payments", 4, 9000, 50001, 1.1, post);
+        // payments -> redis, on the thread serving the request
+        n.call(
+            "write", 901, 905, "payments", 5, 50002, 6379, 2.0, redis_get,
+        );
+        n.call(
+            "read",
+            77,
+            77,
+            "redis-server",
+            6,
+            6379,
+            50002,
+            2.1,
+            redis_get,
+        );
+        n.call(
+            "write",
+            77,
+            77,
+            "redis-server",
+            6,
+            6379,
+            50002,
+            2.3,
+            b"$-1\r\n",
+        );
+        n.call(
+            "read", 901, 905, "payments", 5, 50002, 6379, 2.5, b"$-1\r\n",
+        );
+        let e500 = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+        n.call("write", 901, 905, "payments", 4, 9000, 50001, 1199.0, e500);
+        n.call("read", 812, 812, "nginx", 3, 50001, 9000, 1200.0, e500);
+        let e502 = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n";
+        n.call("write", 812, 812, "nginx", 2, 8080, 50000, 1203.0, e502);
+        n.call("read", 500, 500, "curl", 1, 50000, 8080, 1203.1, e502);
+        chains(n.spans)
+    }
+
+    #[test]
+    fn a_chain_across_three_services_points_at_the_expired_key() {
+        let roots = outage();
+        assert_eq!(roots.len(), 1, "{roots:#?}");
+        let text = render_chain(&roots[0]);
+        assert_eq!(
+            text,
+            "GET /checkout  nginx[812] :8080  502  1203 ms\n\
+             └─ POST /pay  payments[901] :9000  500  1199 ms\n\
+             \x20  └┄ GET session:42  redis-server[77] :6379  (nil)  0.5 ms  <- culprit\n"
+        );
+        let pay = &roots[0].children[0];
+        assert_eq!(pay.link, Some(LinkKind::Header));
+        assert_eq!(pay.children[0].link, Some(LinkKind::Thread));
+        assert!(
+            pay.client.is_some() && pay.server.is_some(),
+            "both ends of the hop"
+        );
+    }
+
+    #[test]
+    fn an_event_loop_serving_two_requests_at_once_links_nothing_by_thread() {
+        let mut n = Net {
+            tracker: Tracker::default(),
+            spans: Vec::new(),
+        };
+        let a = b"GET /a HTTP/1.1\r\n\r\n";
+        let b = b"GET /b HTTP/1.1\r\n\r\n";
+        let up = b"GET /up HTTP/1.1\r\n\r\n";
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        n.call("read", 10, 10, "proxy", 1, 80, 40000, 0.0, a);
+        n.call("read", 10, 10, "proxy", 2, 80, 40001, 0.1, b);
+        n.call("write", 10, 10, "proxy", 3, 40002, 9000, 0.2, up);
+        n.call("read", 10, 10, "proxy", 3, 40002, 9000, 0.3, ok);
+        n.call("write", 10, 10, "proxy", 1, 80, 40000, 0.4, ok);
+        n.call("write", 10, 10, "proxy", 2, 80, 40001, 0.5, ok);
+        let roots = chains(n.spans);
+        assert_eq!(roots.len(), 3, "shown unlinked: {roots:#?}");
+        assert!(roots.iter().all(|r| r.children.is_empty()));
+    }
+
+    #[test]
+    fn a_slow_chain_blames_the_hop_with_the_most_self_time() {
+        let mut n = Net {
+            tracker: Tracker::default(),
+            spans: Vec::new(),
+        };
+        let get = b"GET /slow HTTP/1.1\r\n\r\n";
+        let q = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        n.call("read", 20, 21, "api", 1, 80, 40000, 0.0, get);
+        n.call("write", 20, 21, "api", 2, 40001, 6379, 1.0, q);
+        n.call("read", 20, 21, "api", 2, 40001, 6379, 2.0, b"$1\r\nv\r\n");
+        n.call("write", 20, 21, "api", 1, 80, 40000, 900.0, ok);
+        let roots = chains(n.spans);
+        assert_eq!(roots.len(), 1);
+        assert_eq!(
+            culprit(&roots[0]),
+            Vec::<usize>::new(),
+            "api itself took the time"
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! From socket calls to spans: each connection is tracked from its first
+//! call (connect, accept, or a read or write seen mid-stream), its
+//! protocol detected from the first bytes either way, and its requests
+//! paired with their responses in order (HTTP/1.x, RESP and PostgreSQL
+//! answer in the order they were asked, pipelined or not).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use super::{Frame, Parser, Protocol, Request, Status, detect, parser};
+use crate::model::{Arch, SocketCall};
+
+/// Which end of its connection a process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// It sent the requests.
+    Client,
+    /// It answered them.
+    Server,
+}
+
+/// One request and its response, seen from one end of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// Unique among the spans of a run.
+    pub id: u64,
+    /// The kernel's socket (see [`crate::model::SocketInfo::id`]).
+    pub conn: u64,
+    /// The unix socket at the other end, when this is one.
+    pub peer: u64,
+    pub pid: u32,
+    /// The thread that wrote (client) or read (server) the request.
+    pub tid: u32,
+    /// Raw bytes.
+    pub comm: Vec<u8>,
+    pub role: Role,
+    pub protocol: Protocol,
+    pub local: Option<SocketAddr>,
+    pub remote: Option<SocketAddr>,
+    /// The request's position on its connection, from 0: with the
+    /// connection's two ends, it names the same request on both sides.
+    pub index: u64,
+    pub request: Request,
+    /// `None` when the connection ended (or the run did) before the
+    /// response.
+    pub status: Option<Status>,
+    pub response_bytes: u64,
+    /// Unix times, in nanoseconds: the request's write or read, and the
+    /// response's.
+    pub start_ns: u64,
+    pub end_ns: u64,
+}
+
+impl Span {
+    /// How long it took, in nanoseconds (0 without a response).
+    pub fn duration_ns(&self) -> u64 {
+        self.end_ns.saturating_sub(self.start_ns)
+    }
+}
+
+/// A request waiting for its response.
+#[derive(Debug)]
+struct Pending {
+    request: Request,
+    tid: u32,
+    at: u64,
+    index: u64,
+}
+
+#[derive(Debug)]
+struct Conn {
+    pid: u32,
+    comm: Vec<u8>,
+    role: Option<Role>,
+    protocol: Option<Protocol>,
+    /// Parsers of what this process wrote and what it read.
+    out: Option<Box<dyn Parser>>,
+    inbound: Option<Box<dyn Parser>>,
+    pending: VecDeque<Pending>,
+    requests: u64,
+    local: Option<SocketAddr>,
+    remote: Option<SocketAddr>,
+    peer: u64,
+    /// Nothing recognisable: bytes are counted, not parsed.
+    opaque: bool,
+}
+
+/// What the tracker calls each syscall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Connect,
+    Accept,
+    Write,
+    Read,
+    Other,
+}
+
+fn call_of(arch: Arch, nr: u32) -> Call {
+    match crate::decode::sysno::name(arch, nr) {
+        Some("connect") => Call::Connect,
+        Some("accept" | "accept4") => Call::Accept,
+        Some("write" | "writev" | "sendto" | "sendmsg" | "sendmmsg") => Call::Write,
+        Some("read" | "readv" | "recvfrom" | "recvmsg" | "recvmmsg") => Call::Read,
+        _ => Call::Other,
+    }
+}
+
+/// Tracks connections and pairs their requests and responses.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    conns: HashMap<u64, Conn>,
+    next_id: u64,
+    /// Requests whose connection closed (or the run ended) unanswered.
+    pub unanswered: u64,
+}
+
+impl Tracker {
+    /// Connections tracked at once; past it the oldest are forgotten (a
+    /// host with more live connections than this is not fully shown).
+    pub const MAX_CONNS: usize = 65_536;
+
+    /// Takes one socket call; returns the spans it completed.
+    pub fn observe(&mut self, call: &SocketCall) -> Vec<Span> {
+        let kind = call_of(call.arch, call.nr);
+        if kind == Call::Other || call.ret < 0 {
+            return Vec::new();
+        }
+        if !self.conns.contains_key(&call.socket.id) && self.conns.len() >= Self::MAX_CONNS {
+            self.conns.clear();
+        }
+        let conn = self.conns.entry(call.socket.id).or_insert_with(|| Conn {
+            pid: call.pid,
+            comm: call.comm.clone(),
+            role: None,
+            protocol: None,
+            out: None,
+            inbound: None,
+            pending: VecDeque::new(),
+            requests: 0,
+            local: call.socket.local,
+            remote: call.socket.remote,
+            peer: call.socket.peer,
+            opaque: false,
+        });
+        conn.local = conn.local.or(call.socket.local);
+        conn.remote = conn.remote.or(call.socket.remote);
+        if conn.peer == 0 {
+            conn.peer = call.socket.peer;
+        }
+        match kind {
+            Call::Connect => {
+                conn.role = Some(Role::Client);
+                return Vec::new();
+            }
+            Call::Accept => {
+                conn.role = Some(Role::Server);
+                return Vec::new();
+            }
+            _ => {}
+        }
+        let len = call.ret as u64;
+        if len == 0 {
+            // End of stream: what was asked and not answered stays so.
+            self.unanswered += conn.pending.len() as u64;
+            self.conns.remove(&call.socket.id);
+            return Vec::new();
+        }
+        if conn.opaque {
+            return Vec::new();
+        }
+        if conn.protocol.is_none() {
+            let Some((protocol, is_request)) = detect(&call.payload) else {
+                conn.opaque = true;
+                return Vec::new();
+            };
+            conn.protocol = Some(protocol);
+            // Whoever writes a request is the client.
+            let writes = kind == Call::Write;
+            let role = if writes == is_request {
+                Role::Client
+            } else {
+                Role::Server
+            };
+            conn.role.get_or_insert(role);
+            let client = conn.role == Some(Role::Client);
+            conn.out = Some(parser(protocol, client));
+            conn.inbound = Some(parser(protocol, !client));
+        }
+        let frames = match kind {
+            Call::Write => conn.out.as_mut().map(|p| p.feed(&call.payload, len)),
+            _ => conn.inbound.as_mut().map(|p| p.feed(&call.payload, len)),
+        }
+        .unwrap_or_default();
+        let mut done = Vec::new();
+        for frame in frames {
+            match frame {
+                Frame::Request(request) => {
+                    conn.pending.push_back(Pending {
+                        request,
+                        tid: call.tid,
+                        at: call.ts_ns,
+                        index: conn.requests,
+                    });
+                    conn.requests += 1;
+                }
+                Frame::Response(response) => {
+                    let Some(pending) = conn.pending.pop_front() else {
+                        continue;
+                    };
+                    self.next_id += 1;
+                    done.push(Span {
+                        id: self.next_id,
+                        conn: call.socket.id,
+                        peer: conn.peer,
+                        pid: conn.pid,
+                        tid: pending.tid,
+                        comm: conn.comm.clone(),
+                        role: conn.role.unwrap_or(Role::Client),
+                        protocol: conn.protocol.unwrap_or(Protocol::Http1),
+                        local: conn.local,
+                        remote: conn.remote,
+                        index: pending.index,
+                        request: pending.request,
+                        status: Some(response.status),
+                        response_bytes: response.bytes,
+                        start_ns: pending.at,
+                        end_ns: call.ts_ns,
+                    });
+                }
+            }
+        }
+        done
+    }
+
+    /// The requests still waiting for a response, as spans without a
+    /// status (at the end of a run).
+    pub fn unfinished(&mut self) -> Vec<Span> {
+        let mut out = Vec::new();
+        for (&id, conn) in &mut self.conns {
+            for pending in conn.pending.drain(..) {
+                self.next_id += 1;
+                out.push(Span {
+                    id: self.next_id,
+                    conn: id,
+                    peer: conn.peer,
+                    pid: conn.pid,
+                    tid: pending.tid,
+                    comm: conn.comm.clone(),
+                    role: conn.role.unwrap_or(Role::Client),
+                    protocol: conn.protocol.unwrap_or(Protocol::Http1),
+                    local: conn.local,
+                    remote: conn.remote,
+                    index: pending.index,
+                    request: pending.request,
+                    status: None,
+                    response_bytes: 0,
+                    start_ns: pending.at,
+                    end_ns: pending.at,
+                });
+            }
+        }
+        out
+    }
+}
