@@ -24,6 +24,9 @@ pub enum Command {
     /// The live terminal UI: processes, what they have open, what fails and
     /// why, syscalls.
     Top(TopArgs),
+    /// The call chains of requests across the services on this host (HTTP,
+    /// Redis, PostgreSQL), with latency and status per hop and the culprit.
+    Chains(ChainsArgs),
     /// Send what hostscope sees (execs, exits, OOM kills, missing and denied
     /// files, losses) to syslog or the journal, until SIGTERM.
     Export(ExportArgs),
@@ -183,6 +186,38 @@ pub struct WhyMissingArgs {
     pub ring_kib: u32,
     /// The command to run and watch, with its arguments (after `--`). Its
     /// standard input, output and error are its own.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hostscope chains --all --duration 30s --errors\n  hostscope chains -p 812 --slow 100ms\n  hostscope chains -- ./integration-test.sh\nLinks: └─ exact (the same connection from both ends, or a propagated traceparent/X-Request-ID), └┄ inferred (the same thread, in time)."
+)]
+pub struct ChainsArgs {
+    /// Watch this running process and the children it starts. Repeatable.
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pub pids: Vec<i32>,
+    /// Watch every process on the host (but hostscope itself).
+    #[arg(long, conflicts_with = "pids")]
+    pub all: bool,
+    /// Stop watching after this long (30s, 5m); Ctrl-C stops earlier.
+    #[arg(long, value_name = "TIME", value_parser = humantime::parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Only chains at least this slow (end to end).
+    #[arg(long, value_name = "TIME", value_parser = humantime::parse_duration)]
+    pub slow: Option<std::time::Duration>,
+    /// Only chains with a failing hop.
+    #[arg(long)]
+    pub errors: bool,
+    /// Bytes of each socket read or write to copy (at most 4096).
+    #[arg(long, value_name = "BYTES", default_value_t = 512)]
+    pub payload: u32,
+    /// Size of the kernel's event ring buffer in KiB (a power of two, at
+    /// least 4).
+    #[arg(long, value_name = "KIB", default_value_t = 8192)]
+    pub ring_kib: u32,
+    /// The command to run and watch, with its arguments (after `--`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
 }

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         args::Command::Top(top) => cmd::top::run(&top),
         args::Command::Export(export) => cmd::export::run(&export),
+        args::Command::Chains(chains) => cmd::chains::run(&chains),
         args::Command::Ps(ps) => cmd::ps::run(&ps),
         args::Command::Trace(trace) => cmd::trace::run(&trace),
         args::Command::WhyMissing(args) => cmd::why_missing::run(&args),

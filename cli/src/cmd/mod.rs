@@ -1,6 +1,7 @@
 //! One module per command: each turns parsed arguments into a plan, runs it
 //! from source to sink, and returns the process exit code.
 
+pub mod chains;
 pub mod export;
 pub mod generate;
 pub mod ps;

@@ -1,0 +1,169 @@
+//! `hostscope chains`: the call chains of requests across the services on
+//! this host, from their socket syscalls alone.
+//!
+//! Source: the probe's socket records (which socket, and the first bytes
+//! of each read and write). Analyses: the tracker (connections, protocol
+//! detection, request/response pairing) and the linker (hops and chains,
+//! the culprit). Sink: the chains on stdout at the end.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use hostscope_core::chains::link::{self, Hop};
+use hostscope_core::chains::render;
+use hostscope_core::chains::track::{Span, Tracker};
+use hostscope_core::decode;
+use hostscope_core::model::{Arch, Capture, Event};
+use hostscope_ebpf::{Deliver, ProbeConfig, SocketIo, SyscallRule};
+
+use crate::args::ChainsArgs;
+use crate::cmd::UsageError;
+use crate::session::{self, Consumer, Target};
+
+/// The socket syscalls, and where each one's payload is.
+const SOCKET_CALLS: &[(&str, SocketIo)] = &[
+    ("connect", SocketIo::Connect),
+    ("accept", SocketIo::Accept),
+    ("accept4", SocketIo::Accept),
+    ("read", SocketIo::Buf),
+    ("write", SocketIo::Buf),
+    ("recvfrom", SocketIo::Buf),
+    ("sendto", SocketIo::Buf),
+    ("readv", SocketIo::Iov),
+    ("writev", SocketIo::Iov),
+    ("recvmsg", SocketIo::Msg),
+    ("sendmsg", SocketIo::Msg),
+];
+
+#[derive(Debug)]
+struct Plan {
+    target: Target,
+    duration: Option<Duration>,
+    slow: Option<Duration>,
+    errors: bool,
+    payload: u32,
+    ring_kib: u32,
+}
+
+impl Plan {
+    fn from_args(args: &ChainsArgs) -> Result<Plan, UsageError> {
+        let target = Target::from_flags(&args.command, &args.pids, true, args.all)?;
+        if !(16..=4096).contains(&args.payload) {
+            return Err(UsageError(format!(
+                "--payload {}: give 16 to 4096 bytes",
+                args.payload
+            )));
+        }
+        Ok(Plan {
+            target,
+            duration: args.duration,
+            slow: args.slow,
+            errors: args.errors,
+            payload: args.payload,
+            ring_kib: args.ring_kib,
+        })
+    }
+
+    fn probe_config(&self) -> ProbeConfig {
+        let arch = Arch::native();
+        let rules = SOCKET_CALLS
+            .iter()
+            .filter_map(|&(name, io)| {
+                Some(SyscallRule {
+                    nr: decode::sysno::number(arch, name)?,
+                    captures: [Capture::None; 6],
+                    at_entry: false,
+                    noreturn: false,
+                    deliver: Deliver::All,
+                    replaces_image: false,
+                    socket_io: Some(io),
+                })
+            })
+            .collect();
+        ProbeConfig {
+            scope: self.target.scope(),
+            rules,
+            data_bytes: 0,
+            ring_kib: self.ring_kib,
+            timed: false,
+            lookup_errnos: &[],
+            exec_records: false,
+            live: false,
+            oom_records: false,
+            fold_repeats: false,
+            socket_payload: Some(self.payload),
+        }
+    }
+
+    fn keep(&self, hop: &Hop) -> bool {
+        fn any_failed(hop: &Hop) -> bool {
+            hop.failed() || hop.children.iter().any(any_failed)
+        }
+        (!self.errors || any_failed(hop))
+            && self
+                .slow
+                .is_none_or(|slow| hop.duration_ns() >= slow.as_nanos() as u64)
+    }
+}
+
+pub fn run(args: &ChainsArgs) -> anyhow::Result<ExitCode> {
+    let plan = Plan::from_args(args)?;
+    session::block_on(&plan.target, |program| watch(&plan, program))
+}
+
+async fn watch(plan: &Plan, program: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+    let mut collector = Collector::default();
+    let finished = match session::run(
+        &plan.target,
+        program,
+        &plan.probe_config(),
+        &mut collector,
+        plan.duration,
+    )
+    .await?
+    {
+        Ok(finished) => finished,
+        Err(code) => return Ok(code),
+    };
+    let mut spans = collector.spans;
+    spans.extend(collector.tracker.unfinished());
+    let chains = link::chains(spans);
+    let mut out = io::stdout().lock();
+    let mut shown = 0;
+    for chain in chains.iter().filter(|c| plan.keep(c)) {
+        out.write_all(render::render_chain(chain).as_bytes())?;
+        out.write_all(b"\n")?;
+        shown += 1;
+    }
+    out.flush()?;
+    let lost = finished.losses.events_lost();
+    eprintln!(
+        "hostscope: {shown} of {} chains shown; {} requests never answered{}",
+        chains.len(),
+        collector.tracker.unanswered,
+        if lost > 0 {
+            format!("; {lost} events lost: chains may be incomplete")
+        } else {
+            String::new()
+        }
+    );
+    let code = finished.exit_code();
+    finished.stopped?;
+    Ok(code)
+}
+
+#[derive(Debug, Default)]
+struct Collector {
+    tracker: Tracker,
+    spans: Vec<Span>,
+}
+
+impl Consumer for Collector {
+    fn event(&mut self, event: Event) -> io::Result<()> {
+        if let Event::Socket(call) = event {
+            self.spans.extend(self.tracker.observe(&call));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+//! `hostscope chains` end to end: three real HTTP services (Python's
+//! threading HTTP server, on loopback) call each other; the last one does
+//! not find what it is asked for, and the failure climbs back up. The
+//! chain, the status per hop, the links and the culprit must come out.
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hostscope_tests::{TempDir, hostscope};
+
+/// front (/checkout) -> pay (/pay) -> cache (/session/42, 404): pay
+/// answers 500, front 502. Each call propagates X-Request-ID.
+const SERVICE: &str = r#"
+import sys, urllib.request, urllib.error
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+role, port = sys.argv[1], int(sys.argv[2])
+upstream = sys.argv[3] if len(sys.argv) > 3 else None
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def answer(self, code):
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def call(self, method, path):
+        rid = self.headers.get("X-Request-ID", "none")
+        req = urllib.request.Request(upstream + path, method=method, data=b"" if method == "POST" else None,
+                                     headers={"X-Request-ID": rid})
+        try:
+            return urllib.request.urlopen(req, timeout=5).status
+        except urllib.error.HTTPError as e:
+            return e.code
+    def do_GET(self):
+        if role == "front":
+            self.answer(502 if self.call("POST", "/pay") >= 500 else 200)
+        elif role == "cache":
+            self.answer(404)
+    def do_POST(self):
+        if role == "pay":
+            self.answer(500 if self.call("GET", "/session/42") == 404 else 200)
+ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+"#;
+
+struct Services(Vec<Child>);
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "port {port} never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_failure_three_services_deep_is_one_chain_with_the_culprit_marked() {
+    let dir = TempDir::new("hs-chains");
+    let script = dir.path().join("service.py");
+    std::fs::write(&script, SERVICE).expect("write the service");
+    let (front, pay, cache) = (free_port(), free_port(), free_port());
+    let start = |args: &[String]| {
+        Command::new("python3")
+            .arg(&script)
+            .args(args)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start a service")
+    };
+    let services = Services(vec![
+        start(&[
+            "front".into(),
+            front.to_string(),
+            format!("http://127.0.0.1:{pay}"),
+        ]),
+        start(&[
+            "pay".into(),
+            pay.to_string(),
+            format!("http://127.0.0.1:{cache}"),
+        ]),
+        start(&["cache".into(), cache.to_string()]),
+    ]);
+    for port in [front, pay, cache] {
+        wait_listening(port);
+    }
+    let mut args = vec!["chains".to_owned(), "--duration".into(), "4s".into()];
+    for child in &services.0 {
+        args.push("-p".into());
+        args.push(child.id().to_string());
+    }
+    let watcher = hostscope()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hostscope chains");
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import urllib.request, urllib.error\n\
+                 try:\n    urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:{front}/checkout', headers={{'X-Request-ID': 'hs-e2e-1'}}), timeout=5)\n\
+                 except urllib.error.HTTPError as e:\n    print(e.code)"
+            ),
+        ])
+        .output()
+        .expect("run the client");
+    assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "502");
+    let out = watcher.wait_with_output().expect("hostscope chains");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let chain: Vec<&str> = stdout
+        .split("\n\n")
+        .find(|c| c.contains("/checkout"))
+        .unwrap_or_else(|| panic!("no chain for /checkout:\n{stdout}\n{stderr}"))
+        .lines()
+        .collect();
+    assert_eq!(chain.len(), 3, "three hops:\n{stdout}");
+    assert!(
+        chain[0].starts_with("GET /checkout  python3[")
+            && chain[0].contains(&format!(":{front}  502  ")),
+        "{}",
+        chain[0]
+    );
+    assert!(
+        chain[1].starts_with("└─ POST /pay  python3[")
+            && chain[1].contains(&format!(":{pay}  500  ")),
+        "{}",
+        chain[1]
+    );
+    assert!(
+        chain[2].starts_with("   └─ GET /session/42  python3[")
+            && chain[2].contains(&format!(":{cache}  404  "))
+            && chain[2].ends_with("<- culprit"),
+        "{}",
+        chain[2]
+    );
+    assert!(stderr.contains("requests never answered"), "{stderr}");
+}
