@@ -121,6 +121,8 @@ struct hs_sockinfo {
 struct hs_live {
 	unsigned int focus_tgid; /* 0: none */
 	unsigned int everything; /* non-zero: every traced process in full */
+	unsigned int sockets;    /* non-zero: HS_SPEC_SOCKIO records (with cfg_sockio) */
+	unsigned int pad;
 };
 
 /* Header of every record. Captures follow, each an hs_capture and its bytes,

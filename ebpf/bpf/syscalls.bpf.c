@@ -785,6 +785,17 @@ static __always_inline bool shown_in_full(u32 tgid)
 	return l && (l->everything || (l->focus_tgid && l->focus_tgid == tgid));
 }
 
+/* Whether socket records are wanted now: always, unless the live map
+ * decides (hostscope top asks for them while its Chains screen is open). */
+static __always_inline bool sockets_wanted(void)
+{
+	if (!cfg_live)
+		return true;
+	u32 zero = 0;
+	const struct hs_live *l = bpf_map_lookup_elem(&live, &zero);
+	return l && l->sockets;
+}
+
 /* Without an entry program: everything comes from the registers, and the
  * decision is made before any other work, since most calls are not sent. */
 static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret)
@@ -795,7 +806,7 @@ static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret
 	const struct hs_spec *spec = bpf_map_lookup_elem(&specs, &nr);
 	if (!spec || !(spec->flags & HS_SPEC_ENABLED))
 		return 0;
-	if (cfg_sockio && (spec->flags & HS_SPEC_SOCKIO))
+	if (cfg_sockio && (spec->flags & HS_SPEC_SOCKIO) && sockets_wanted())
 		return sockio(pid_tgid, regs, ret, nr, spec);
 	if (!shown_in_full(pid_tgid >> 32) && !wanted(spec, ret, first_arg(regs), (u32)pid_tgid))
 		return 0;

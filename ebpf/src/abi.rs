@@ -105,6 +105,8 @@ pub struct SockInfo {
 pub struct Live {
     pub focus_tgid: u32,
     pub everything: u32,
+    pub sockets: u32,
+    pub pad: u32,
 }
 
 // SAFETY: plain integers, no padding (checked below), any bit pattern valid.
@@ -144,7 +146,7 @@ pub struct CaptureHeader {
 const _: () = {
     use std::mem::{offset_of, size_of};
     assert!(size_of::<Spec>() == 16);
-    assert!(size_of::<Live>() == 8);
+    assert!(size_of::<Live>() == 16);
     assert!(size_of::<LastLookup>() == 32);
     assert!(size_of::<SockInfo>() == 56);
     assert!(size_of::<EventHeader>() == 120);

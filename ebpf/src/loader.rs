@@ -281,10 +281,19 @@ impl Probe {
     /// With [`ProbeConfig::live`], sends every call of process `focus`, or
     /// with `everything` of every traced process, not only those the rules
     /// ask for. Takes effect at once; without `live` it does nothing.
-    pub fn show_in_full(&mut self, focus: Option<u32>, everything: bool) -> Result<(), ProbeError> {
+    /// With `sockets` (and [`ProbeConfig::socket_payload`]), socket
+    /// records are sent too; in live mode they are off until asked for.
+    pub fn show_in_full(
+        &mut self,
+        focus: Option<u32>,
+        everything: bool,
+        sockets: bool,
+    ) -> Result<(), ProbeError> {
         let live = Live {
             focus_tgid: focus.unwrap_or(0),
             everything: u32::from(everything),
+            sockets: u32::from(sockets),
+            pad: 0,
         };
         self.live.set(0, live, 0).map_err(map_error("live"))
     }

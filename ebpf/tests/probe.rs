@@ -303,7 +303,7 @@ async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others
         "the failure is sent"
     );
 
-    probe.show_in_full(Some(me), false).unwrap();
+    probe.show_in_full(Some(me), false, false).unwrap();
     open_present();
     open_present();
     assert_eq!(
@@ -312,11 +312,11 @@ async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others
         "the focused process in full"
     );
 
-    probe.show_in_full(Some(me + 1), false).unwrap();
+    probe.show_in_full(Some(me + 1), false, false).unwrap();
     open_present();
     assert_eq!(opens_of_present(&collect(&mut stream)), 0, "another focus");
 
-    probe.show_in_full(None, true).unwrap();
+    probe.show_in_full(None, true, false).unwrap();
     open_present();
     assert_eq!(
         opens_of_present(&collect(&mut stream)),
@@ -324,7 +324,7 @@ async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others
         "everything in full"
     );
 
-    probe.show_in_full(None, false).unwrap();
+    probe.show_in_full(None, false, false).unwrap();
     open_present();
     assert_eq!(
         opens_of_present(&collect(&mut stream)),

@@ -10,26 +10,29 @@ use hostscope_core::analysis::why_missing::ProcessReport;
 use hostscope_core::host::HostSample;
 use hostscope_core::procfs::{Detail, SIGNALS, Snapshot};
 
+use crate::chains::{self, Chains};
 use crate::feed::ProbeControl;
 use crate::live::{Failures, GroupKey, LiveBatch, Stream};
 use crate::table::{self, Arrangement, Column, Line, Row};
 use crate::text;
 
-/// The screens, in the order of their number keys. (Chains will be 5.)
+/// The screens, in the order of their number keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Processes,
     Errors,
     Syscalls,
+    Chains,
     Detail,
 }
 
 impl Screen {
     /// The tabs, with their keys; Detail is reached with Enter.
-    pub const TABS: [(Screen, char, &'static str); 3] = [
+    pub const TABS: [(Screen, char, &'static str); 4] = [
         (Screen::Processes, '1', "Processes"),
         (Screen::Errors, '2', "Errors"),
         (Screen::Syscalls, '3', "Syscalls"),
+        (Screen::Chains, '4', "Chains"),
     ];
 }
 
@@ -125,7 +128,7 @@ pub struct ProbeStatus {
 }
 
 /// The whole state of the UI.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct App {
     pub screen: Screen,
     pub overlay: Option<Overlay>,
@@ -152,6 +155,8 @@ pub struct App {
     pub stream: Stream,
     pub stream_filter: String,
     pub focus: Option<Focus>,
+    /// Requests and their chains, from socket calls (the Chains screen).
+    pub chains: Chains,
     pub probe: ProbeStatus,
     /// What the probe was last told to show in full.
     probe_sent: ProbeControl,
@@ -229,6 +234,7 @@ impl App {
             stream: Stream::default(),
             stream_filter: String::new(),
             focus: None,
+            chains: Chains::default(),
             probe: ProbeStatus {
                 unavailable: probe_unavailable,
                 ..ProbeStatus::default()
@@ -236,6 +242,7 @@ impl App {
             probe_sent: ProbeControl::ShowInFull {
                 focus: None,
                 everything: false,
+                sockets: false,
             },
             message: None,
             root,
@@ -258,6 +265,7 @@ impl App {
                 _ => None,
             },
             everything: self.screen == Screen::Syscalls,
+            sockets: self.screen == Screen::Chains,
         }
     }
 
@@ -383,6 +391,7 @@ fn refreshed(app: &mut App, Refresh { snapshot, host }: Refresh) {
     app.snapshot = Some(snapshot);
     app.host = Some(host);
     app.rearrange();
+    app.chains.rebuild();
 }
 
 fn detail_read(app: &mut App, update: DetailUpdate) {
@@ -421,6 +430,9 @@ fn live(app: &mut App, batch: LiveBatch) {
             record.pid,
             format!("{:<15} {}", text::clean(&record.comm), record.line),
         );
+    }
+    for call in &batch.sockets {
+        app.chains.observe(call);
     }
     for pid in batch.exited {
         app.failures.exited(pid);
@@ -469,6 +481,7 @@ fn key_pressed(app: &mut App, key: KeyEvent, commands: &mut Vec<Command>) {
         Screen::Detail => detail_key(app, key),
         Screen::Errors => errors_key(app, key, commands),
         Screen::Syscalls => syscalls_key(app, key),
+        Screen::Chains => chains_key(app, key, commands),
     }
 }
 
@@ -669,6 +682,62 @@ fn errors_key(app: &mut App, key: KeyEvent, commands: &mut Vec<Command>) {
         _ => return,
     };
     app.error_selected = Some(ranked[to].0.clone());
+}
+
+fn chains_key(app: &mut App, key: KeyEvent, commands: &mut Vec<Command>) {
+    let c = &mut app.chains;
+    let (rows, hops) = (c.roots.len(), c.hops().len());
+    let step =
+        |at: usize, by: isize, len: usize| at.saturating_add_signed(by).min(len.saturating_sub(1));
+    match (key.code, c.pane) {
+        (KeyCode::Tab, _) => {
+            c.pane = match c.pane {
+                chains::Pane::List => chains::Pane::Tree,
+                chains::Pane::Tree => chains::Pane::List,
+            };
+            c.hop = 0;
+        }
+        (KeyCode::Up, chains::Pane::List) => c.selected = step(c.selected, -1, rows),
+        (KeyCode::Down, chains::Pane::List) => c.selected = step(c.selected, 1, rows),
+        (KeyCode::PageUp, chains::Pane::List) => c.selected = step(c.selected, -PAGE, rows),
+        (KeyCode::PageDown, chains::Pane::List) => c.selected = step(c.selected, PAGE, rows),
+        (KeyCode::Up, chains::Pane::Tree) => c.hop = step(c.hop, -1, hops),
+        (KeyCode::Down, chains::Pane::Tree) => c.hop = step(c.hop, 1, hops),
+        (KeyCode::Char('r'), _) => {
+            c.order = chains::Order::Recent;
+            c.sort();
+        }
+        (KeyCode::Char('l'), _) => {
+            c.order = chains::Order::Latency;
+            c.sort();
+        }
+        (KeyCode::Char('s'), _) => {
+            c.order = chains::Order::Status;
+            c.sort();
+        }
+        (KeyCode::Enter, _) => {
+            let index = if c.pane == chains::Pane::Tree {
+                c.hop
+            } else {
+                0
+            };
+            let Some(pid) = c.hops().get(index).map(|(_, hop)| hop.main().pid) else {
+                return;
+            };
+            let row = app.rows.iter().find(|r| r.pid == pid);
+            let listed = row.is_some();
+            let start = row.and_then(|r| r.start_ticks);
+            let command = row.map_or_else(|| pid.to_string(), |r| r.command.clone());
+            let epoch = app.failures.epoch(pid);
+            app.open_detail(pid, epoch, start, command);
+            if listed {
+                commands.push(Command::ReadDetail);
+            } else if let Some(focus) = app.focus.as_mut() {
+                focus.gone = true;
+            }
+        }
+        _ => {}
+    }
 }
 
 fn syscalls_key(app: &mut App, key: KeyEvent) {

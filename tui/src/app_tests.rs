@@ -26,7 +26,11 @@ fn shown(app: &App) -> Vec<u32> {
 }
 
 fn show(focus: Option<u32>, everything: bool) -> Command {
-    Command::Probe(ProbeControl::ShowInFull { focus, everything })
+    Command::Probe(ProbeControl::ShowInFull {
+        focus,
+        everything,
+        sockets: false,
+    })
 }
 
 #[test]
@@ -310,5 +314,35 @@ fn a_probe_that_stops_says_so() {
     assert!(
         key(&mut app, KeyCode::Char('1')).is_empty(),
         "nothing is sent to it"
+    );
+}
+
+#[test]
+fn the_chains_screen_asks_for_socket_calls_and_enter_opens_a_hop_s_process() {
+    let mut app = fixture::app();
+    assert_eq!(
+        key(&mut app, KeyCode::Char('4')),
+        [Command::Probe(ProbeControl::ShowInFull {
+            focus: None,
+            everything: false,
+            sockets: true
+        })]
+    );
+    let mut app = fixture::chains_app();
+    assert_eq!(app.chains.roots.len(), 1);
+    assert_eq!(app.chains.hops().len(), 3);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Down);
+    let commands = key(&mut app, KeyCode::Enter);
+    assert_eq!(app.screen, Screen::Detail);
+    assert_eq!(app.focus.as_ref().map(|f| f.pid), Some(40), "payments' hop");
+    assert!(commands.contains(&Command::ReadDetail) || app.focus.as_ref().is_some_and(|f| f.gone));
+    assert_eq!(
+        commands.last(),
+        Some(&Command::Probe(ProbeControl::ShowInFull {
+            focus: app.focus.as_ref().filter(|f| !f.gone).map(|f| f.pid),
+            everything: false,
+            sockets: false
+        }))
     );
 }

@@ -223,13 +223,13 @@ async fn next_batch(link: &mut Option<ProbeLink>) -> Option<ProbeBatch> {
 fn convert(converter: &mut Converter, batch: ProbeBatch) -> LiveBatch {
     let mut live = LiveBatch {
         records: Vec::with_capacity(batch.events.len()),
-        exited: Vec::new(),
         delivered: batch.delivered,
         losses: batch.losses,
         malformed: batch.malformed,
+        ..LiveBatch::default()
     };
     for event in batch.events {
-        converter.convert(event, &mut live.records, &mut live.exited);
+        converter.convert(event, &mut live);
     }
     live
 }

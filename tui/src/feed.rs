@@ -28,6 +28,8 @@ pub enum ProbeControl {
     ShowInFull {
         focus: Option<u32>,
         everything: bool,
+        /// Socket calls too (the Chains screen).
+        sockets: bool,
     },
 }
 

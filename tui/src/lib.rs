@@ -12,6 +12,7 @@
 //! it runs and is tested without root.
 
 pub mod app;
+pub mod chains;
 mod event_loop;
 pub mod feed;
 pub mod live;

@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 
 use hostscope_core::analysis::why_missing::{self, Lookup, Observation};
 use hostscope_core::enrich::Enricher;
-use hostscope_core::model::{Event, Losses, SyscallEvent};
+use hostscope_core::model::{Event, Losses, SocketCall, SyscallEvent};
 use hostscope_core::output::text;
 
 /// One syscall the probe delivered, ready for the views.
@@ -44,6 +44,8 @@ pub struct LiveBatch {
     pub losses: Losses,
     /// Records that did not decode (a probe/decoder mismatch: a bug).
     pub malformed: u64,
+    /// Socket calls, for the Chains screen.
+    pub sockets: Vec<SocketCall>,
 }
 
 /// Turns probe events into [`LiveRecord`]s, keeping the per-process path
@@ -65,13 +67,15 @@ impl Default for Converter {
 }
 
 impl Converter {
-    /// Converts one event; `exited` collects the pids of exits.
-    pub fn convert(&mut self, event: Event, records: &mut Vec<LiveRecord>, exited: &mut Vec<u32>) {
+    /// Converts one event into `batch`.
+    pub fn convert(&mut self, event: Event, batch: &mut LiveBatch) {
+        let (records, exited) = (&mut batch.records, &mut batch.exited);
         match event {
+            Event::Socket(call) => batch.sockets.push(call),
             Event::Syscall(ev) => records.push(self.syscall(&ev)),
             Event::Fork(fork) => self.enricher.forked(&fork),
             // Not asked for.
-            Event::Exec(_) | Event::Oom(_) | Event::Repeat(_) | Event::Socket(_) => {}
+            Event::Exec(_) | Event::Oom(_) | Event::Repeat(_) => {}
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
                 exited.push(exit.pid);

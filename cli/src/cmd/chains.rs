@@ -4,15 +4,17 @@
 //! Source: the probe's socket records (which socket, and the first bytes
 //! of each read and write). Analyses: the tracker (connections, protocol
 //! detection, request/response pairing) and the linker (hops and chains,
-//! the culprit). Sink: the chains on stdout at the end.
+//! the culprit). Sink, on stdout at the end: the chains as trees, or the
+//! service map folded from them; as text or as JSON Lines.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use hostscope_core::chains::json::{self, EdgeRecord, SummaryRecord};
 use hostscope_core::chains::link::{self, Hop};
-use hostscope_core::chains::render;
 use hostscope_core::chains::track::{Span, Tracker};
+use hostscope_core::chains::{map, render};
 use hostscope_core::decode;
 use hostscope_core::model::{Arch, Capture, Event};
 use hostscope_ebpf::{Deliver, ProbeConfig, SocketIo, SyscallRule};
@@ -20,6 +22,15 @@ use hostscope_ebpf::{Deliver, ProbeConfig, SocketIo, SyscallRule};
 use crate::args::ChainsArgs;
 use crate::cmd::UsageError;
 use crate::session::{self, Consumer, Target};
+
+/// Where the payload of socket syscall `name` is; `None` for a syscall
+/// that moves no request bytes.
+pub(crate) fn socket_io(name: &str) -> Option<SocketIo> {
+    SOCKET_CALLS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, io)| io)
+}
 
 /// The socket syscalls, and where each one's payload is.
 const SOCKET_CALLS: &[(&str, SocketIo)] = &[
@@ -42,6 +53,8 @@ struct Plan {
     duration: Option<Duration>,
     slow: Option<Duration>,
     errors: bool,
+    map: bool,
+    json: bool,
     payload: u32,
     ring_kib: u32,
 }
@@ -60,6 +73,8 @@ impl Plan {
             duration: args.duration,
             slow: args.slow,
             errors: args.errors,
+            map: args.map,
+            json: args.json,
             payload: args.payload,
             ring_kib: args.ring_kib,
         })
@@ -126,22 +141,43 @@ async fn watch(plan: &Plan, program: Option<std::path::PathBuf>) -> anyhow::Resu
         Ok(finished) => finished,
         Err(code) => return Ok(code),
     };
+    let watched = collector.since.map_or(Duration::ZERO, |t| t.elapsed());
     let mut spans = collector.spans;
     spans.extend(collector.tracker.unfinished());
     let chains = link::chains(spans);
+    let kept: Vec<&Hop> = chains.iter().filter(|c| plan.keep(c)).collect();
+    let lost = finished.losses.events_lost();
+    let unanswered = collector.tracker.unanswered;
     let mut out = io::stdout().lock();
-    let mut shown = 0;
-    for chain in chains.iter().filter(|c| plan.keep(c)) {
-        out.write_all(render::render_chain(chain).as_bytes())?;
-        out.write_all(b"\n")?;
-        shown += 1;
+    if plan.map {
+        let edges = map::edges(kept.iter().copied(), watched);
+        if plan.json {
+            for edge in &edges {
+                json::write_record(&mut out, &EdgeRecord::from(edge))?;
+            }
+        } else {
+            out.write_all(map::render_map(&edges).as_bytes())?;
+        }
+    } else {
+        for chain in &kept {
+            if plan.json {
+                json::write_chain(&mut out, chain)?;
+            } else {
+                out.write_all(render::render_chain(chain).as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    if plan.json {
+        let summary = SummaryRecord::new(kept.len() as u64, unanswered, lost);
+        json::write_record(&mut out, &summary)?;
     }
     out.flush()?;
-    let lost = finished.losses.events_lost();
     eprintln!(
-        "hostscope: {shown} of {} chains shown; {} requests never answered{}",
+        "hostscope: {} of {} chains {}; {unanswered} requests never answered{}",
+        kept.len(),
         chains.len(),
-        collector.tracker.unanswered,
+        if plan.map { "mapped" } else { "shown" },
         if lost > 0 {
             format!("; {lost} events lost: chains may be incomplete")
         } else {
@@ -157,6 +193,9 @@ async fn watch(plan: &Plan, program: Option<std::path::PathBuf>) -> anyhow::Resu
 struct Collector {
     tracker: Tracker,
     spans: Vec<Span>,
+    /// When the probe was attached: the start of the watch, for the map's
+    /// rates.
+    since: Option<Instant>,
 }
 
 impl Consumer for Collector {
@@ -164,6 +203,11 @@ impl Consumer for Collector {
         if let Event::Socket(call) = event {
             self.spans.extend(self.tracker.observe(&call));
         }
+        Ok(())
+    }
+
+    fn attached(&mut self) -> io::Result<()> {
+        self.since = Some(Instant::now());
         Ok(())
     }
 }

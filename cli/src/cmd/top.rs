@@ -128,7 +128,9 @@ fn probe_config() -> ProbeConfig {
                 _ => Deliver::Lookup,
             },
             replaces_image: matches!(name, "execve" | "execveat"),
-            socket_io: None,
+            // Read only while the Chains screen is open; else the rule
+            // above applies.
+            socket_io: crate::cmd::chains::socket_io(name),
         })
         .collect();
     ProbeConfig {
@@ -142,7 +144,7 @@ fn probe_config() -> ProbeConfig {
         live: true,
         oom_records: false,
         fold_repeats: false,
-        socket_payload: None,
+        socket_payload: Some(512),
     }
 }
 
@@ -176,8 +178,8 @@ async fn drain(
             woken = stream.readable() => woken?,
             _ = tick.tick() => idle_ticks += 1,
             asked = control.recv() => match asked {
-                Some(ProbeControl::ShowInFull { focus, everything }) => {
-                    probe.show_in_full(focus, everything)?;
+                Some(ProbeControl::ShowInFull { focus, everything, sockets }) => {
+                    probe.show_in_full(focus, everything, sockets)?;
                     continue;
                 }
                 None => return Ok(()),

@@ -153,6 +153,7 @@ pub(crate) fn app() -> App {
             delivered: 1234,
             losses: Default::default(),
             malformed: 0,
+            sockets: Vec::new(),
         }),
     );
     update(
@@ -268,7 +269,81 @@ pub(crate) fn detail_app() -> App {
             delivered: 1300,
             losses: Default::default(),
             malformed: 0,
+            sockets: Vec::new(),
         }),
+    );
+    app
+}
+
+/// Socket calls of a request through three services: nginx -> payments
+/// -> redis, the key expired (502 <- 500 <- nil).
+fn outage_calls() -> Vec<hostscope_core::model::SocketCall> {
+    use hostscope_core::model::{Arch, SocketCall, SocketInfo};
+    let arch = Arch::native();
+    let call = |name: &str,
+                pid: u32,
+                comm: &str,
+                sock: u64,
+                local: u16,
+                remote: u16,
+                at_ms: u64,
+                payload: &[u8]| {
+        SocketCall {
+            ts_ns: 1_795_906_000_000_000_000 + at_ms * 1_000_000,
+            pid,
+            tid: pid,
+            comm: comm.as_bytes().to_vec(),
+            arch,
+            nr: hostscope_core::decode::sysno::number(arch, name).expect("a syscall"),
+            ret: payload.len() as i64,
+            socket: SocketInfo {
+                id: sock,
+                peer: 0,
+                local: Some(std::net::SocketAddr::from(([127, 0, 0, 1], local))),
+                remote: Some(std::net::SocketAddr::from(([127, 0, 0, 1], remote))),
+            },
+            payload: payload.to_vec(),
+        }
+    };
+    let get = b"GET /checkout HTTP/1.1\r\nX-Request-ID: r1\r\n\r\n";
+    let post = b"POST /pay HTTP/1.1\r\nContent-Length: 0\r\nX-Request-ID: r1\r\n\r\n";
+    let key = b"*2\r\n$3\r\nGET\r\n$10\r\nsession:42\r\n";
+    let e500 = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+    let e502 = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n";
+    vec![
+        call("read", 30, "nginx", 2, 8080, 50000, 0, get),
+        call("write", 30, "nginx", 3, 50001, 9000, 1, post),
+        call("read", 40, "payments", 4, 9000, 50001, 1, post),
+        call("write", 40, "payments", 5, 50002, 6379, 2, key),
+        call("read", 77, "redis-server", 6, 6379, 50002, 2, key),
+        call("write", 77, "redis-server", 6, 6379, 50002, 2, b"$-1\r\n"),
+        call("read", 40, "payments", 5, 50002, 6379, 3, b"$-1\r\n"),
+        call("write", 40, "payments", 4, 9000, 50001, 1199, e500),
+        call("read", 30, "nginx", 3, 50001, 9000, 1200, e500),
+        call("write", 30, "nginx", 2, 8080, 50000, 1203, e502),
+    ]
+}
+
+/// The app on the Chains screen with one failed chain built.
+pub(crate) fn chains_app() -> App {
+    let mut app = app();
+    update(
+        &mut app,
+        Msg::Key(crossterm::event::KeyCode::Char('4').into()),
+    );
+    update(
+        &mut app,
+        Msg::Live(LiveBatch {
+            sockets: outage_calls(),
+            ..LiveBatch::default()
+        }),
+    );
+    update(
+        &mut app,
+        Msg::Refreshed(Box::new(Refresh {
+            snapshot: snapshot(1004, 300),
+            host: host(1400),
+        })),
     );
     app
 }

@@ -12,7 +12,7 @@ use crate::app::{App, Overlay};
 /// Every key, by screen.
 pub const KEYS: &[(&str, &str)] = &[
     ("Everywhere", ""),
-    ("1 2 3", "Processes, Errors, Syscalls screens"),
+    ("1 2 3 4", "Processes, Errors, Syscalls, Chains screens"),
     ("? F1", "this help (any key closes it)"),
     ("q F10 ^C", "quit"),
     ("Processes", ""),
@@ -36,6 +36,13 @@ pub const KEYS: &[(&str, &str)] = &[
     ("↑ ↓ PgUp PgDn End", "scroll the stream (End: follow)"),
     ("Errors", ""),
     ("↑ ↓ Enter", "select a failure, open its process"),
+    ("Chains", ""),
+    ("↑ ↓ Tab", "select a chain; Tab: select a hop in its tree"),
+    ("r l s", "newest, slowest or failing first"),
+    (
+        "Enter",
+        "the hop's process (the chain's root from the list)",
+    ),
     ("Syscalls", ""),
     ("/ p ↑ ↓", "filter, pause, scroll"),
 ];

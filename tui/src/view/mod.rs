@@ -2,6 +2,7 @@
 //! writes cells, no I/O, no clock, so a view renders the same on a
 //! `TestBackend` as on a terminal.
 
+mod chains;
 mod detail;
 mod errors;
 mod header;
@@ -35,6 +36,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         Screen::Detail => detail::render(frame, body, app),
         Screen::Errors => errors::render(frame, body, app),
         Screen::Syscalls => syscalls::render(frame, body, app),
+        Screen::Chains => chains::render(frame, body, app),
     }
     status_line(frame, status, app);
     match &app.overlay {
@@ -174,6 +176,14 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App) {
                     ("?", "Help"),
                     ("↑↓", "Select"),
                     ("⏎", "Detail"),
+                    ("q", "Quit"),
+                ],
+                Screen::Chains => &[
+                    ("?", "Help"),
+                    ("↑↓", "Select"),
+                    ("Tab", "Tree"),
+                    ("r l s", "Order"),
+                    ("⏎", "Process"),
                     ("q", "Quit"),
                 ],
                 Screen::Syscalls => &[

@@ -200,3 +200,14 @@ fn ten_thousand_processes_render_only_what_fits() {
         "the last process is on screen:\n{text}"
     );
 }
+
+#[test]
+fn chains_screen() {
+    let mut app = fixture::chains_app();
+    let terminal = draw(&app, 120, 20);
+    assert_clean(terminal.backend().buffer());
+    insta::assert_snapshot!(terminal.backend());
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Down);
+    insta::assert_snapshot!("chains_tree_selected", draw(&app, 120, 20).backend());
+}

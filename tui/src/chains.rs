@@ -1,0 +1,115 @@
+//! The Chains screen's state: socket calls from the probe go through the
+//! same tracker and linker as `hostscope chains`; the most recent spans
+//! are kept, and the chains are rebuilt from them at each refresh.
+
+use std::collections::VecDeque;
+
+use hostscope_core::chains::link::{self, Hop};
+use hostscope_core::chains::track::{Span, Tracker};
+use hostscope_core::model::SocketCall;
+
+/// How the chains are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Newest first.
+    Recent,
+    /// Slowest first.
+    Latency,
+    /// Failing first, then slowest.
+    Status,
+}
+
+/// Where the keys go on the Chains screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    List,
+    Tree,
+}
+
+#[derive(Debug)]
+pub struct Chains {
+    tracker: Tracker,
+    spans: VecDeque<Span>,
+    /// The chains built at the last refresh, in `order`.
+    pub roots: Vec<Hop>,
+    pub order: Order,
+    pub pane: Pane,
+    /// Index into `roots`.
+    pub selected: usize,
+    /// Index into the selected chain's hops, depth first.
+    pub hop: usize,
+    /// Socket calls seen.
+    pub calls: u64,
+}
+
+impl Default for Chains {
+    fn default() -> Self {
+        Chains {
+            tracker: Tracker::default(),
+            spans: VecDeque::new(),
+            roots: Vec::new(),
+            order: Order::Recent,
+            pane: Pane::List,
+            selected: 0,
+            hop: 0,
+            calls: 0,
+        }
+    }
+}
+
+impl Chains {
+    /// Spans kept to build chains from: the most recent.
+    pub const SPANS: usize = 2000;
+
+    pub fn observe(&mut self, call: &SocketCall) {
+        self.calls += 1;
+        for span in self.tracker.observe(call) {
+            if self.spans.len() == Self::SPANS {
+                self.spans.pop_front();
+            }
+            self.spans.push_back(span);
+        }
+    }
+
+    /// Rebuilds the chains from the spans kept.
+    pub fn rebuild(&mut self) {
+        self.roots = link::chains(self.spans.iter().cloned().collect());
+        self.sort();
+    }
+
+    pub fn sort(&mut self) {
+        fn failed(hop: &Hop) -> bool {
+            hop.failed() || hop.children.iter().any(failed)
+        }
+        match self.order {
+            Order::Recent => self
+                .roots
+                .sort_by_key(|h| std::cmp::Reverse(h.main().start_ns)),
+            Order::Latency => self
+                .roots
+                .sort_by_key(|h| std::cmp::Reverse(h.duration_ns())),
+            Order::Status => self.roots.sort_by_key(|h| {
+                (
+                    std::cmp::Reverse(failed(h)),
+                    std::cmp::Reverse(h.duration_ns()),
+                )
+            }),
+        }
+        self.selected = self.selected.min(self.roots.len().saturating_sub(1));
+    }
+
+    /// The selected chain's hops, depth first, with their depth.
+    pub fn hops(&self) -> Vec<(usize, &Hop)> {
+        fn walk<'a>(hop: &'a Hop, depth: usize, out: &mut Vec<(usize, &'a Hop)>) {
+            out.push((depth, hop));
+            for child in &hop.children {
+                walk(child, depth + 1, out);
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(root) = self.roots.get(self.selected) {
+            walk(root, 0, &mut out);
+        }
+        out
+    }
+}
