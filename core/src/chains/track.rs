@@ -125,6 +125,17 @@ impl Tracker {
         if kind == Call::Other || call.ret < 0 {
             return Vec::new();
         }
+        // The kernel reuses a closed connection's memory, and so its id: a
+        // different 4-tuple (or unix peer) under a known id is a new
+        // connection, whatever the old one left unanswered.
+        let reused = self.conns.get(&call.socket.id).is_some_and(|c| {
+            (call.socket.local.is_some() && c.local != call.socket.local)
+                || (call.socket.remote.is_some() && c.remote != call.socket.remote)
+                || (c.peer != 0 && call.socket.peer != 0 && c.peer != call.socket.peer)
+        });
+        if reused && let Some(old) = self.conns.remove(&call.socket.id) {
+            self.unanswered += old.pending.len() as u64;
+        }
         if !self.conns.contains_key(&call.socket.id) && self.conns.len() >= Self::MAX_CONNS {
             self.conns.clear();
         }
@@ -260,5 +271,53 @@ impl Tracker {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::model::SocketInfo;
+
+    fn call(name: &str, sock: u64, remote: u16, payload: &[u8]) -> SocketCall {
+        let arch = Arch::native();
+        SocketCall {
+            ts_ns: 1,
+            pid: 1,
+            tid: 1,
+            comm: b"app".to_vec(),
+            arch,
+            nr: crate::decode::sysno::number(arch, name).expect("a syscall"),
+            ret: payload.len() as i64,
+            socket: SocketInfo {
+                id: sock,
+                peer: 0,
+                local: Some(SocketAddr::from(([127, 0, 0, 1], 40000))),
+                remote: Some(SocketAddr::from(([127, 0, 0, 1], remote))),
+            },
+            payload: payload.to_vec(),
+        }
+    }
+
+    #[test]
+    fn requests_pair_in_order_and_a_reused_socket_id_starts_afresh() {
+        let mut t = Tracker::default();
+        let req = b"GET /a HTTP/1.1\r\n\r\n";
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        assert!(t.observe(&call("write", 7, 80, req)).is_empty());
+        assert!(t.observe(&call("write", 7, 80, req)).is_empty());
+        let done = t.observe(&call("read", 7, 80, &[&ok[..], &ok[..]].concat()));
+        assert_eq!(done.len(), 2, "pipelined: two responses in one read");
+        assert_eq!((done[0].index, done[1].index), (0, 1));
+        assert_eq!(done[0].role, Role::Client);
+        // The same id, another connection: the request left waiting on the
+        // old one is not answered by the new one's response.
+        assert!(t.observe(&call("write", 7, 80, req)).is_empty());
+        assert!(t.observe(&call("write", 7, 81, req)).is_empty());
+        assert_eq!(t.unanswered, 1);
+        let done = t.observe(&call("read", 7, 81, ok));
+        assert_eq!((done.len(), done[0].index), (1, 0));
     }
 }
