@@ -210,6 +210,15 @@ pub struct ChainsArgs {
     /// Only chains with a failing hop.
     #[arg(long)]
     pub errors: bool,
+    /// Print the service map instead of the chains: one line per caller
+    /// and callee, with requests, rate, error % and p50/p99 latency (of the
+    /// chains --slow and --errors keep).
+    #[arg(long)]
+    pub map: bool,
+    /// Print JSON Lines instead of text: a request per hop and a chain per
+    /// chain (with --map, an edge per edge), then a summary.
+    #[arg(long)]
+    pub json: bool,
     /// Bytes of each socket read or write to copy (at most 4096).
     #[arg(long, value_name = "BYTES", default_value_t = 512)]
     pub payload: u32,

@@ -10,7 +10,9 @@
 //! exported.
 
 pub mod http1;
+pub mod json;
 pub mod link;
+pub mod map;
 pub mod pg;
 pub mod render;
 pub mod resp;
