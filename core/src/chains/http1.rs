@@ -392,6 +392,12 @@ impl Parser for Http1 {
     fn lost(&self) -> bool {
         self.state == State::Lost
     }
+
+    fn answering(&mut self, request: &Request) {
+        if request.operation == "HEAD" {
+            self.next_is_head_response();
+        }
+    }
 }
 
 /// The frames of one `feed`, and which of them still grows by the body

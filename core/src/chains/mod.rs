@@ -113,6 +113,11 @@ pub trait Parser: std::fmt::Debug + Send {
     /// not captured, or did not parse): what follows is not trusted until
     /// it finds a frame start again.
     fn lost(&self) -> bool;
+    /// The request that the next response on this connection answers,
+    /// for a response parser whose framing depends on it (an HTTP response
+    /// to HEAD has no body, whatever its Content-Length says). Called in
+    /// order, once per request.
+    fn answering(&mut self, _request: &Request) {}
 }
 
 /// What the first captured bytes of a connection's first message (in

@@ -206,6 +206,14 @@ impl Tracker {
         for frame in frames {
             match frame {
                 Frame::Request(request) => {
+                    // The other direction carries its response.
+                    let answers = match kind {
+                        Call::Write => conn.inbound.as_mut(),
+                        _ => conn.out.as_mut(),
+                    };
+                    if let Some(parser) = answers {
+                        parser.answering(&request);
+                    }
                     conn.pending.push_back(Pending {
                         request,
                         tid: call.tid,
@@ -319,5 +327,29 @@ mod tests {
         assert_eq!(t.unanswered, 1);
         let done = t.observe(&call("read", 7, 81, ok));
         assert_eq!((done.len(), done[0].index), (1, 0));
+    }
+
+    #[test]
+    fn a_response_to_head_has_no_body_whatever_its_length_says() {
+        let mut t = Tracker::default();
+        let head = b"HEAD /big HTTP/1.1\r\n\r\n";
+        let get = b"GET /next HTTP/1.1\r\n\r\n";
+        t.observe(&call("write", 9, 80, head));
+        t.observe(&call("write", 9, 80, get));
+        let replies = [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n"[..],
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        ]
+        .concat();
+        let done = t.observe(&call("read", 9, 80, &replies));
+        let statuses: Vec<_> = done.iter().map(|s| s.status.clone()).collect();
+        assert_eq!(
+            statuses,
+            [
+                Some(super::super::Status::Http(200)),
+                Some(super::super::Status::Http(404))
+            ],
+            "the second response is not taken for the first one's body"
+        );
     }
 }
