@@ -205,7 +205,13 @@ pub async fn run(
     };
     let stopped = loop_.run(&mut signals, consumer, watched).await;
     let stopped = stopped.and_then(|stop| {
-        drain(&mut stream, consumer)?;
+        // What is queued at the stop, within bounds: the probe is still
+        // attached, and under a flood the ring would never empty.
+        for _ in 0..16 {
+            if drain(&mut stream, consumer)? < EventStream::MAX_DRAIN {
+                break;
+            }
+        }
         for event in stream.pending_repeats(&probe)? {
             consumer.event(event)?;
         }
@@ -322,15 +328,18 @@ impl EventLoop<'_> {
     }
 }
 
-fn drain(stream: &mut EventStream, consumer: &mut impl Consumer) -> io::Result<()> {
+/// Hands what the ring holds (up to [`EventStream::MAX_DRAIN`] records) to
+/// `consumer`; returns how many records were read.
+fn drain(stream: &mut EventStream, consumer: &mut impl Consumer) -> io::Result<usize> {
     let mut result = Ok(());
-    stream.drain(|event| {
+    let n = stream.drain(|event| {
         if result.is_ok() {
             result = consumer.event(event);
         }
     });
     result?;
-    consumer.flush()
+    consumer.flush()?;
+    Ok(n)
 }
 
 /// Completes once every fd is readable (for pidfds: every process exited).

@@ -51,12 +51,26 @@ impl EventStream {
         Ok(())
     }
 
-    /// Hands every queued event to `sink`, in ring order, and returns how
-    /// many records were read.
+    /// Records read by one [`EventStream::drain`] at most, and the time it
+    /// may take (checked every 1,024 records): under a flood the ring never
+    /// empties, and a reader that drained until it did would never get back
+    /// to its timers and signals (`--duration`, Ctrl-C). What is left is
+    /// read at the next call; what no longer fits in the ring meanwhile is
+    /// counted as lost by the probe.
+    pub const MAX_DRAIN: usize = 65_536;
+    pub const MAX_DRAIN_TIME: Duration = Duration::from_millis(50);
+
+    /// Hands the queued events to `sink`, in ring order, within
+    /// [`EventStream::MAX_DRAIN`] records and [`EventStream::MAX_DRAIN_TIME`],
+    /// and returns how many records were read.
     pub fn drain(&mut self, mut sink: impl FnMut(Event)) -> usize {
         let mut n = 0;
+        let started = std::time::Instant::now();
         let ring = self.ring.get_mut();
-        while let Some(item) = ring.next() {
+        while n < Self::MAX_DRAIN
+            && (n % 1024 != 1023 || started.elapsed() < Self::MAX_DRAIN_TIME)
+            && let Some(item) = ring.next()
+        {
             n += 1;
             match self.decoder.decode(&item) {
                 Ok(Some(event)) => sink(event),

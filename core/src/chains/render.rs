@@ -49,10 +49,14 @@ pub fn hop_line(hop: &Hop) -> String {
     }
     .map(|a| format!(" :{}", a.port()))
     .unwrap_or_default();
+    let target = if span.request.target.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", span.request.target)
+    };
     format!(
-        "{} {}  {}[{}]{port}  {}  {}",
+        "{}{target}  {}[{}]{port}  {}  {}",
         span.request.operation,
-        span.request.target,
         escape(&span.comm),
         span.pid,
         status_text(span.status.as_ref()),

@@ -62,6 +62,11 @@ impl Span {
 #[derive(Debug)]
 struct Pending {
     request: Request,
+    /// The process and thread that wrote (client) or read (server) it:
+    /// with a forking server (PostgreSQL, Apache) not the one that
+    /// accepted the connection.
+    pid: u32,
+    comm: Vec<u8>,
     tid: u32,
     at: u64,
     index: u64,
@@ -69,8 +74,6 @@ struct Pending {
 
 #[derive(Debug)]
 struct Conn {
-    pid: u32,
-    comm: Vec<u8>,
     role: Option<Role>,
     protocol: Option<Protocol>,
     /// Parsers of what this process wrote and what it read.
@@ -140,8 +143,6 @@ impl Tracker {
             self.conns.clear();
         }
         let conn = self.conns.entry(call.socket.id).or_insert_with(|| Conn {
-            pid: call.pid,
-            comm: call.comm.clone(),
             role: None,
             protocol: None,
             out: None,
@@ -216,6 +217,8 @@ impl Tracker {
                     }
                     conn.pending.push_back(Pending {
                         request,
+                        pid: call.pid,
+                        comm: call.comm.clone(),
                         tid: call.tid,
                         at: call.ts_ns,
                         index: conn.requests,
@@ -231,9 +234,9 @@ impl Tracker {
                         id: self.next_id,
                         conn: call.socket.id,
                         peer: conn.peer,
-                        pid: conn.pid,
+                        pid: pending.pid,
                         tid: pending.tid,
-                        comm: conn.comm.clone(),
+                        comm: pending.comm,
                         role: conn.role.unwrap_or(Role::Client),
                         protocol: conn.protocol.unwrap_or(Protocol::Http1),
                         local: conn.local,
@@ -262,9 +265,9 @@ impl Tracker {
                     id: self.next_id,
                     conn: id,
                     peer: conn.peer,
-                    pid: conn.pid,
+                    pid: pending.pid,
                     tid: pending.tid,
-                    comm: conn.comm.clone(),
+                    comm: pending.comm,
                     role: conn.role.unwrap_or(Role::Client),
                     protocol: conn.protocol.unwrap_or(Protocol::Http1),
                     local: conn.local,
@@ -327,6 +330,31 @@ mod tests {
         assert_eq!(t.unanswered, 1);
         let done = t.observe(&call("read", 7, 81, ok));
         assert_eq!((done.len(), done[0].index), (1, 0));
+    }
+
+    #[test]
+    fn a_forked_server_s_request_belongs_to_the_child_that_served_it() {
+        let mut t = Tracker::default();
+        let mut accept = call("accept4", 11, 5432, b"");
+        accept.ret = 5;
+        accept.pid = 100;
+        t.observe(&accept);
+        let mut read = call("read", 11, 5432, b"GET /q HTTP/1.1\r\n\r\n");
+        (read.pid, read.tid, read.comm) = (200, 200, b"backend".to_vec());
+        t.observe(&read);
+        let mut write = call(
+            "write",
+            11,
+            5432,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        );
+        (write.pid, write.tid) = (200, 200);
+        let done = t.observe(&write);
+        assert_eq!(
+            (done[0].pid, done[0].tid, done[0].role),
+            (200, 200, Role::Server)
+        );
+        assert_eq!(done[0].comm, b"backend");
     }
 
     #[test]
