@@ -8,6 +8,7 @@
 //! unlinked rather than linked wrongly.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use super::track::{Role, Span};
 
@@ -80,22 +81,59 @@ fn same_request(c: &Span, s: &Span) -> bool {
     }
 }
 
+/// How a server view is found from its client view.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum EndKey {
+    /// TCP: the request's position, then the server's local and remote
+    /// addresses (the client's remote and local).
+    Tcp(u64, SocketAddr, SocketAddr),
+    /// Unix: the request's position and one end's socket id.
+    Unix(u64, u64),
+}
+
+fn server_keys(s: &Span) -> Vec<EndKey> {
+    match (s.local, s.remote) {
+        (Some(local), Some(remote)) => vec![EndKey::Tcp(s.index, local, remote)],
+        _ => [s.conn, s.peer]
+            .into_iter()
+            .filter(|&id| id != 0)
+            .map(|id| EndKey::Unix(s.index, id))
+            .collect(),
+    }
+}
+
+fn client_keys(c: &Span) -> Vec<EndKey> {
+    match (c.local, c.remote) {
+        (Some(local), Some(remote)) => vec![EndKey::Tcp(c.index, remote, local)],
+        _ => [c.peer, c.conn]
+            .into_iter()
+            .filter(|&id| id != 0)
+            .map(|id| EndKey::Unix(c.index, id))
+            .collect(),
+    }
+}
+
 /// Builds the chains of `spans`: the hops no other hop is parent of, each
 /// with its descendants.
 pub fn chains(spans: Vec<Span>) -> Vec<Hop> {
     let (clients, servers): (Vec<Span>, Vec<Span>) =
         spans.into_iter().partition(|s| s.role == Role::Client);
-    // Pair both views of each request.
+    // Pair both views of each request: TCP by the 4-tuple seen from both
+    // ends, unix sockets by their peer, and the request's position on the
+    // connection. Indexed, since a busy host has many thousands.
     let mut hops: Vec<Hop> = Vec::new();
     let mut server_hop: Vec<Option<usize>> = vec![None; servers.len()];
-    let mut by_tuple: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut by_end: HashMap<EndKey, Vec<usize>> = HashMap::new();
     for (i, s) in servers.iter().enumerate() {
-        by_tuple.entry(s.index).or_default().push(i);
+        for key in server_keys(s) {
+            by_end.entry(key).or_default().push(i);
+        }
     }
     let mut client_hops = Vec::new();
     for c in clients {
-        let matched = by_tuple.get(&c.index).and_then(|candidates| {
-            candidates
+        let matched = client_keys(&c).into_iter().find_map(|key| {
+            by_end
+                .get(&key)?
                 .iter()
                 .copied()
                 .find(|&i| server_hop[i].is_none() && same_request(&c, &servers[i]))
@@ -127,34 +165,61 @@ pub fn chains(spans: Vec<Span>) -> Vec<Hop> {
         }
     }
     // Each hop's parent: the hop whose server made its client request.
+    // Server views indexed by thread (in time order) and by propagated id.
+    let mut by_thread: HashMap<(u32, u32), Vec<usize>> = HashMap::new();
+    let mut by_id: HashMap<(u32, &str), Vec<usize>> = HashMap::new();
+    for (i, hop) in hops.iter().enumerate() {
+        if let Some(s) = &hop.server {
+            by_thread.entry((s.pid, s.tid)).or_default().push(i);
+            for id in [&s.request.trace_id, &s.request.request_id]
+                .into_iter()
+                .flatten()
+            {
+                by_id.entry((s.pid, id.as_str())).or_default().push(i);
+            }
+        }
+    }
+    let start_of = |i: usize| hops[i].server.as_ref().map_or(0, |s| s.start_ns);
+    for list in by_thread.values_mut() {
+        list.sort_by_key(|&i| start_of(i));
+    }
+    let covers = |i: usize, c: &Span| {
+        hops[i]
+            .server
+            .as_ref()
+            .is_some_and(|s| s.start_ns <= c.start_ns && c.start_ns <= s.end_ns)
+    };
     let mut parent: Vec<Option<(usize, LinkKind)>> = vec![None; hops.len()];
     for &h in &client_hops {
         let c = hops[h].client.as_ref().expect("a client hop");
-        let serving: Vec<usize> = hops
-            .iter()
-            .enumerate()
-            .filter(|&(i, hop)| {
-                i != h
-                    && hop.server.as_ref().is_some_and(|s| {
-                        s.pid == c.pid && s.start_ns <= c.start_ns && c.start_ns <= s.end_ns
-                    })
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let header = serving.iter().copied().find(|&i| {
-            let s = hops[i].server.as_ref().expect("serving");
-            (c.request.trace_id.is_some() && c.request.trace_id == s.request.trace_id)
-                || (c.request.request_id.is_some() && c.request.request_id == s.request.request_id)
+        let header = [&c.request.trace_id, &c.request.request_id]
+            .into_iter()
+            .flatten()
+            .find_map(|id| {
+                by_id
+                    .get(&(c.pid, id.as_str()))?
+                    .iter()
+                    .copied()
+                    .find(|&i| i != h && covers(i, c))
+            });
+        // On the client's thread: the server views that began before it,
+        // latest first, that were still in flight. Two or more in flight
+        // is an event loop: nothing is inferred.
+        let on_thread = by_thread.get(&(c.pid, c.tid)).map(|list| {
+            let before = list.partition_point(|&i| start_of(i) <= c.start_ns);
+            list[..before]
+                .iter()
+                .rev()
+                .take(256)
+                .copied()
+                .filter(|&i| i != h && covers(i, c))
+                .take(2)
+                .collect::<Vec<usize>>()
         });
-        let on_thread: Vec<usize> = serving
-            .iter()
-            .copied()
-            .filter(|&i| hops[i].server.as_ref().is_some_and(|s| s.tid == c.tid))
-            .collect();
-        parent[h] = match (header, on_thread.as_slice()) {
+        parent[h] = match (header, on_thread.as_deref()) {
             (Some(i), _) => Some((i, LinkKind::Header)),
             // One request in flight on that thread: thread-per-request.
-            (None, [only]) => Some((*only, LinkKind::Thread)),
+            (None, Some([only])) => Some((*only, LinkKind::Thread)),
             _ => None,
         };
     }
@@ -404,5 +469,36 @@ mod tests {
             Vec::<usize>::new(),
             "api itself took the time"
         );
+    }
+
+    #[test]
+    fn both_ends_of_a_unix_socket_are_one_hop() {
+        let arch = Arch::native();
+        let call = |name: &str, pid: u32, sock: u64, peer: u64, payload: &[u8]| SocketCall {
+            ts_ns: 1,
+            pid,
+            tid: pid,
+            comm: b"p".to_vec(),
+            arch,
+            nr: crate::decode::sysno::number(arch, name).expect("a syscall"),
+            ret: payload.len() as i64,
+            socket: SocketInfo {
+                id: sock,
+                peer,
+                local: None,
+                remote: None,
+            },
+            payload: payload.to_vec(),
+        };
+        let mut t = Tracker::default();
+        let mut spans = Vec::new();
+        let req = b"*1\r\n$4\r\nPING\r\n";
+        spans.extend(t.observe(&call("write", 1, 10, 20, req)));
+        spans.extend(t.observe(&call("read", 2, 20, 10, req)));
+        spans.extend(t.observe(&call("write", 2, 20, 10, b"+PONG\r\n")));
+        spans.extend(t.observe(&call("read", 1, 10, 20, b"+PONG\r\n")));
+        let roots = chains(spans);
+        assert_eq!(roots.len(), 1, "{roots:#?}");
+        assert!(roots[0].client.is_some() && roots[0].server.is_some());
     }
 }
