@@ -32,6 +32,10 @@ pub(crate) fn socket_io(name: &str) -> Option<SocketIo> {
         .map(|&(_, io)| io)
 }
 
+/// Requests kept for the chains of one run (a few hundred MiB at most):
+/// a busy host watched for long would otherwise hold every request.
+const MAX_SPANS: usize = 500_000;
+
 /// The socket syscalls, and where each one's payload is.
 const SOCKET_CALLS: &[(&str, SocketIo)] = &[
     ("connect", SocketIo::Connect),
@@ -174,12 +178,20 @@ async fn watch(plan: &Plan, program: Option<std::path::PathBuf>) -> anyhow::Resu
     }
     out.flush()?;
     eprintln!(
-        "hostscope: {} of {} chains {}; {unanswered} requests never answered{}",
+        "hostscope: {} of {} chains {}; {unanswered} requests never answered{}{}",
         kept.len(),
         chains.len(),
         if plan.map { "mapped" } else { "shown" },
         if lost > 0 {
             format!("; {lost} events lost: chains may be incomplete")
+        } else {
+            String::new()
+        },
+        if collector.dropped > 0 {
+            format!(
+                "; {} requests past the first {MAX_SPANS} not kept (watch for less time)",
+                collector.dropped
+            )
         } else {
             String::new()
         }
@@ -193,6 +205,8 @@ async fn watch(plan: &Plan, program: Option<std::path::PathBuf>) -> anyhow::Resu
 struct Collector {
     tracker: Tracker,
     spans: Vec<Span>,
+    /// Spans not kept past [`MAX_SPANS`].
+    dropped: u64,
     /// When the probe was attached: the start of the watch, for the map's
     /// rates.
     since: Option<Instant>,
@@ -201,7 +215,13 @@ struct Collector {
 impl Consumer for Collector {
     fn event(&mut self, event: Event) -> io::Result<()> {
         if let Event::Socket(call) = event {
-            self.spans.extend(self.tracker.observe(&call));
+            for span in self.tracker.observe(&call) {
+                if self.spans.len() < MAX_SPANS {
+                    self.spans.push(span);
+                } else {
+                    self.dropped += 1;
+                }
+            }
         }
         Ok(())
     }
