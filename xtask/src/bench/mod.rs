@@ -1,5 +1,6 @@
 //! Benchmarks of hostscope against the tools people use instead.
 
+pub mod chains;
 pub mod decode;
 pub mod export;
 pub mod top;
