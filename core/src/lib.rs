@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod chains;
+pub mod civil;
 pub mod decode;
 pub mod enrich;
 pub mod escape;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use hostscope_core::analysis::why_missing::ProcessReport;
+use hostscope_core::civil::Civil;
 use hostscope_core::procfs::Detail;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -144,24 +145,12 @@ fn started(app: &App, d: &Detail) -> String {
     }
 }
 
-/// `2026-11-28 23:01:49 UTC` from seconds since the epoch (civil-from-days).
+/// `2026-11-28 23:01:49 UTC` from seconds since the epoch.
 fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let t = Civil::from_unix(i64::try_from(secs).unwrap_or(i64::MAX));
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 
