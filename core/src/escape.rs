@@ -158,6 +158,46 @@ impl Serialize for Hex<'_> {
     }
 }
 
+/// `bytes` escaped for display (see [`escape`]) and cut to at most `max`
+/// characters, never inside an escape sequence.
+pub fn escape_capped(bytes: &[u8], max: usize) -> String {
+    let mut text = escape(bytes);
+    if text.len() <= max {
+        return text;
+    }
+    let (mut at, mut chars) = (0, 0);
+    while at < text.len() {
+        let unit = escape_unit(&text[at..]);
+        let unit_chars = text[at..at + unit].chars().count();
+        if chars + unit_chars > max {
+            break;
+        }
+        chars += unit_chars;
+        at += unit;
+    }
+    text.truncate(at);
+    text
+}
+
+/// The length in bytes of the character or escape sequence `text` starts
+/// with, as [`escape`] writes them: `\n`, `\\`, `\33`, `\u{202e}`…
+fn escape_unit(text: &str) -> usize {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some('\\'), Some('u')) => text.find('}').map_or(text.len(), |end| end + 1),
+        (Some('\\'), Some('0'..='7')) => {
+            1 + text[1..]
+                .bytes()
+                .take(3)
+                .take_while(|b| (b'0'..=b'7').contains(b))
+                .count()
+        }
+        (Some('\\'), Some(next)) => 1 + next.len_utf8(),
+        (Some(c), _) => c.len_utf8(),
+        (None, _) => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +250,14 @@ mod tests {
         assert_eq!(json_bytes(b"/x\xff"), serde_json::json!({"hex": "2f78ff"}));
         let text = serde_json::to_string(&json_bytes(b"a\nb\x1b")).unwrap();
         assert!(!text.bytes().any(|b| b < 0x20), "{text}");
+    }
+
+    #[test]
+    fn a_capped_text_is_never_cut_inside_an_escape() {
+        assert_eq!(escape_capped(b"ab\x1b1", 3), "ab");
+        assert_eq!(escape_capped(b"ab\x1b1", 6), "ab\\033");
+        assert_eq!(escape_capped(b"ab\x1b1", 7), "ab\\0331");
+        assert_eq!(escape_capped("a\u{202e}b".as_bytes(), 5), "a");
+        assert_eq!(escape_capped(b"a\"b", 2), "a");
     }
 }

@@ -18,7 +18,7 @@
 use std::fmt;
 
 use super::{Direction, Frame, Parser, Request, Response, Status};
-use crate::escape::escape;
+use crate::escape::{escape, escape_capped};
 
 /// Most bytes of a header block kept while waiting for its end; a longer
 /// header is given up on (16 KiB, as many servers limit it).
@@ -535,13 +535,13 @@ fn parse_request(block: &[u8]) -> Option<Message> {
     };
     let request = Request {
         operation: escape(method),
-        target: capped(escape(&mask_target(target)), MAX_TARGET),
-        host: f.host.map(|h| capped(escape(h), MAX_HOST)),
+        target: escape_capped(&mask_target(target), MAX_TARGET),
+        host: f.host.map(|h| escape_capped(h, MAX_HOST)),
         trace_id: f.traceparent.and_then(trace_id),
         request_id: f
             .request_id
             .filter(|v| !v.is_empty())
-            .map(|v| capped(escape(v), MAX_REQUEST_ID)),
+            .map(|v| escape_capped(v, MAX_REQUEST_ID)),
         bytes: 0,
     };
     Some(Message {
@@ -714,14 +714,6 @@ fn looks_secret(name: &[u8]) -> bool {
     SECRET_WORDS
         .iter()
         .any(|word| decoded.windows(word.len()).any(|w| w == *word))
-}
-
-/// `s` cut to at most `max` characters.
-fn capped(mut s: String, max: usize) -> String {
-    if let Some((at, _)) = s.char_indices().nth(max) {
-        s.truncate(at);
-    }
-    s
 }
 
 fn is_method(method: &[u8]) -> bool {

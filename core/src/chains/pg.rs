@@ -38,8 +38,8 @@
 
 use std::fmt;
 
-use super::resp::escape_capped;
 use super::{Direction, Frame, Parser, Request, Response, Status};
+use crate::escape::escape_capped;
 
 /// Longest query head shown, in characters after escaping.
 const TARGET_CHARS: usize = 160;

@@ -23,7 +23,7 @@
 use std::fmt;
 
 use super::{Direction, Frame, Parser, Request, Response, Status};
-use crate::escape::escape;
+use crate::escape::escape_capped;
 
 /// Longest operation shown, in characters.
 const OPERATION_CHARS: usize = 32;
@@ -171,46 +171,6 @@ fn count(n: i64) -> Result<u64, Stop> {
         u64::try_from(n).map_err(|_| Stop::Garbage)
     } else {
         Err(Stop::Garbage)
-    }
-}
-
-/// `bytes` escaped for display (see [`escape`]) and cut to at most `max`
-/// characters, never inside an escape sequence.
-pub(super) fn escape_capped(bytes: &[u8], max: usize) -> String {
-    let mut text = escape(bytes);
-    if text.len() <= max {
-        return text;
-    }
-    let (mut at, mut chars) = (0, 0);
-    while at < text.len() {
-        let unit = escape_unit(&text[at..]);
-        let unit_chars = text[at..at + unit].chars().count();
-        if chars + unit_chars > max {
-            break;
-        }
-        chars += unit_chars;
-        at += unit;
-    }
-    text.truncate(at);
-    text
-}
-
-/// The length in bytes of the character or escape sequence `text` starts
-/// with, as [`escape`] writes them: `\n`, `\\`, `\33`, `\u{202e}`…
-fn escape_unit(text: &str) -> usize {
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some('\\'), Some('u')) => text.find('}').map_or(text.len(), |end| end + 1),
-        (Some('\\'), Some('0'..='7')) => {
-            1 + text[1..]
-                .bytes()
-                .take(3)
-                .take_while(|b| (b'0'..=b'7').contains(b))
-                .count()
-        }
-        (Some('\\'), Some(next)) => 1 + next.len_utf8(),
-        (Some(c), _) => c.len_utf8(),
-        (None, _) => 0,
     }
 }
 
@@ -816,6 +776,7 @@ impl Parser for Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::escape::escape;
 
     fn request(operation: &str, target: &str, bytes: usize) -> Frame {
         Frame::Request(Request {
@@ -1095,12 +1056,6 @@ mod tests {
         };
         assert!(request.target.starts_with("\\33[31m"), "{}", request.target);
         assert_eq!(request.target.chars().count(), TARGET_CHARS);
-
-        assert_eq!(escape_capped(b"ab\x1b1", 3), "ab");
-        assert_eq!(escape_capped(b"ab\x1b1", 6), "ab\\033");
-        assert_eq!(escape_capped(b"ab\x1b1", 7), "ab\\0331");
-        assert_eq!(escape_capped("a\u{202e}b".as_bytes(), 5), "a");
-        assert_eq!(escape_capped(b"a\"b", 2), "a");
     }
 
     #[test]
