@@ -96,7 +96,8 @@ fn ticks(cpu: &::procfs::CpuTime) -> CpuTicks {
     }
 }
 
-fn hostname() -> Vec<u8> {
+/// This host's node name (`uname`), raw; empty when unknown.
+pub fn hostname() -> Vec<u8> {
     // SAFETY: uname fills the struct it is given; all-zero is a valid start.
     let mut name: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: `name` is a valid, writable utsname.

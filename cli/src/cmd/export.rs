@@ -482,5 +482,5 @@ fn unix_time(ts_ns: u64) -> SystemTime {
 }
 
 fn hostname() -> String {
-    String::from_utf8_lossy(&hostscope_core::host::HostSample::read().hostname).into_owned()
+    String::from_utf8_lossy(&hostscope_core::host::hostname()).into_owned()
 }
