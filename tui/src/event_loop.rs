@@ -9,8 +9,9 @@ use std::time::Duration;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
 use hostscope_core::analysis::why_missing::{Analyzer, Lookup, Observation, ProcessReport};
+use hostscope_core::decode;
 use hostscope_core::host::HostSample;
-use hostscope_core::procfs::{self, DetailOptions, read_detail, send_signal, signal_name};
+use hostscope_core::procfs::{self, DetailOptions, read_detail, send_signal};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
@@ -257,7 +258,7 @@ fn run_commands(
                 signal,
             } => {
                 let name =
-                    signal_name(signal).map_or_else(|| signal.to_string(), |n| format!("SIG{n}"));
+                    decode::signal_name(signal).map_or_else(|| signal.to_string(), str::to_owned);
                 let outcome = send_signal(pid, start_ticks, signal)
                     .map(|()| format!("sent {name} to pid {pid}"))
                     .map_err(|err| {

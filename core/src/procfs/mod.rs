@@ -29,7 +29,7 @@ pub use self::detail::{
     Detail, DetailError, DetailOptions, EnvVar, Ids, Limit, OpenFile, read_detail,
 };
 use self::parse::{effective_uid, parse_stat, split_cmdline};
-pub use self::signal::{SIGNALS, SignalError, send_signal, signal_name};
+pub use self::signal::{SIGNALS, SignalError, send_signal};
 pub use self::sockets::{Socket, SocketKind};
 use self::users::Users;
 

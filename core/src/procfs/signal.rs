@@ -25,45 +25,6 @@ pub const SIGNALS: &[(i32, &str)] = &[
     (libc::SIGCONT, "CONT"),
 ];
 
-/// The name of a standard signal, without `SIG`, as `kill -l` lists it;
-/// `None` for real-time signals and numbers that are no signal.
-pub fn signal_name(sig: i32) -> Option<&'static str> {
-    Some(match sig {
-        libc::SIGHUP => "HUP",
-        libc::SIGINT => "INT",
-        libc::SIGQUIT => "QUIT",
-        libc::SIGILL => "ILL",
-        libc::SIGTRAP => "TRAP",
-        libc::SIGABRT => "ABRT",
-        libc::SIGBUS => "BUS",
-        libc::SIGFPE => "FPE",
-        libc::SIGKILL => "KILL",
-        libc::SIGUSR1 => "USR1",
-        libc::SIGSEGV => "SEGV",
-        libc::SIGUSR2 => "USR2",
-        libc::SIGPIPE => "PIPE",
-        libc::SIGALRM => "ALRM",
-        libc::SIGTERM => "TERM",
-        libc::SIGSTKFLT => "STKFLT",
-        libc::SIGCHLD => "CHLD",
-        libc::SIGCONT => "CONT",
-        libc::SIGSTOP => "STOP",
-        libc::SIGTSTP => "TSTP",
-        libc::SIGTTIN => "TTIN",
-        libc::SIGTTOU => "TTOU",
-        libc::SIGURG => "URG",
-        libc::SIGXCPU => "XCPU",
-        libc::SIGXFSZ => "XFSZ",
-        libc::SIGVTALRM => "VTALRM",
-        libc::SIGPROF => "PROF",
-        libc::SIGWINCH => "WINCH",
-        libc::SIGIO => "IO",
-        libc::SIGPWR => "PWR",
-        libc::SIGSYS => "SYS",
-        _ => return None,
-    })
-}
-
 /// Why a signal was not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum SignalError {
@@ -253,12 +214,14 @@ mod tests {
     }
 
     #[test]
-    fn names() {
+    fn the_picker_names_each_signal_as_the_decoder_does() {
         for &(sig, name) in SIGNALS {
-            assert_eq!(signal_name(sig), Some(name), "signal {sig}");
+            let full = format!("SIG{name}");
+            assert_eq!(
+                crate::decode::signal_name(sig),
+                Some(full.as_str()),
+                "signal {sig}"
+            );
         }
-        assert_eq!(signal_name(15), Some("TERM"));
-        assert_eq!(signal_name(0), None);
-        assert_eq!(signal_name(libc::SIGRTMIN()), None);
     }
 }
