@@ -79,3 +79,68 @@ pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
 pub fn record_type(v: &serde_json::Value) -> &str {
     v["type"].as_str().expect("every record has a type")
 }
+
+/// front (/checkout) -> pay (/pay) -> cache (/session/42, 404): pay
+/// answers 500, front 502. Each call propagates X-Request-ID.
+pub const THREE_SERVICES_PY: &str = r#"
+import sys, urllib.request, urllib.error
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+role, port = sys.argv[1], int(sys.argv[2])
+upstream = sys.argv[3] if len(sys.argv) > 3 else None
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def answer(self, code):
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def call(self, method, path):
+        rid = self.headers.get("X-Request-ID", "none")
+        req = urllib.request.Request(upstream + path, method=method, data=b"" if method == "POST" else None,
+                                     headers={"X-Request-ID": rid})
+        try:
+            return urllib.request.urlopen(req, timeout=5).status
+        except urllib.error.HTTPError as e:
+            return e.code
+    def do_GET(self):
+        if role == "front":
+            self.answer(502 if self.call("POST", "/pay") >= 500 else 200)
+        elif role == "cache":
+            self.answer(404)
+    def do_POST(self):
+        if role == "pay":
+            self.answer(500 if self.call("GET", "/session/42") == 404 else 200)
+ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+"#;
+
+/// A free TCP port on loopback (free when asked; tests start their
+/// servers on it at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits until something accepts TCP connections on loopback `port`.
+pub fn wait_listening(port: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "port {port} never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Child processes killed and reaped when dropped, even when a test fails.
+pub struct Services(pub Vec<std::process::Child>);
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

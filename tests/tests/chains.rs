@@ -3,75 +3,16 @@
 //! not find what it is asked for, and the failure climbs back up. The
 //! chain, the status per hop, the links and the culprit must come out.
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use hostscope_tests::{TempDir, hostscope};
-
-/// front (/checkout) -> pay (/pay) -> cache (/session/42, 404): pay
-/// answers 500, front 502. Each call propagates X-Request-ID.
-const SERVICE: &str = r#"
-import sys, urllib.request, urllib.error
-from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
-role, port = sys.argv[1], int(sys.argv[2])
-upstream = sys.argv[3] if len(sys.argv) > 3 else None
-class H(BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def answer(self, code):
-        self.send_response(code)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def call(self, method, path):
-        rid = self.headers.get("X-Request-ID", "none")
-        req = urllib.request.Request(upstream + path, method=method, data=b"" if method == "POST" else None,
-                                     headers={"X-Request-ID": rid})
-        try:
-            return urllib.request.urlopen(req, timeout=5).status
-        except urllib.error.HTTPError as e:
-            return e.code
-    def do_GET(self):
-        if role == "front":
-            self.answer(502 if self.call("POST", "/pay") >= 500 else 200)
-        elif role == "cache":
-            self.answer(404)
-    def do_POST(self):
-        if role == "pay":
-            self.answer(500 if self.call("GET", "/session/42") == 404 else 200)
-ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-"#;
-
-struct Services(Vec<Child>);
-
-impl Drop for Services {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn wait_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "port {port} never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use hostscope_tests::{Services, THREE_SERVICES_PY, TempDir, free_port, hostscope, wait_listening};
 
 #[test]
 fn a_failure_three_services_deep_is_one_chain_with_the_culprit_marked() {
     let dir = TempDir::new("hs-chains");
     let script = dir.path().join("service.py");
-    std::fs::write(&script, SERVICE).expect("write the service");
+    std::fs::write(&script, THREE_SERVICES_PY).expect("write the service");
     let (front, pay, cache) = (free_port(), free_port(), free_port());
     let start = |args: &[String]| {
         Command::new("python3")

@@ -10,49 +10,17 @@
 //! back up.
 
 use std::collections::BTreeSet;
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use hostscope_tests::{TempDir, hostscope, json_lines, record_type};
-
-/// front (/checkout) -> pay (/pay) -> cache (/session/42, 404): pay
-/// answers 500, front 502. Each call propagates X-Request-ID. (A copy of
-/// the one in `chains.rs`: test binaries share code only through the
-/// helper library.)
-const SERVICE: &str = r#"
-import sys, urllib.request, urllib.error
-from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
-role, port = sys.argv[1], int(sys.argv[2])
-upstream = sys.argv[3] if len(sys.argv) > 3 else None
-class H(BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def answer(self, code):
-        self.send_response(code)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def call(self, method, path):
-        rid = self.headers.get("X-Request-ID", "none")
-        req = urllib.request.Request(upstream + path, method=method, data=b"" if method == "POST" else None,
-                                     headers={"X-Request-ID": rid})
-        try:
-            return urllib.request.urlopen(req, timeout=5).status
-        except urllib.error.HTTPError as e:
-            return e.code
-    def do_GET(self):
-        if role == "front":
-            self.answer(502 if self.call("POST", "/pay") >= 500 else 200)
-        elif role == "cache":
-            self.answer(404)
-    def do_POST(self):
-        if role == "pay":
-            self.answer(500 if self.call("GET", "/session/42") == 404 else 200)
-ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-"#;
+use hostscope_tests::{
+    Services, THREE_SERVICES_PY, TempDir, free_port, hostscope, json_lines, record_type,
+    wait_listening,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,32 +167,6 @@ fn parse<T: DeserializeOwned>(record: &Value, keys: &[&str]) -> T {
     serde_json::from_value(record.clone()).unwrap_or_else(|e| panic!("{e}: {line}"))
 }
 
-struct Services(Vec<Child>);
-
-impl Drop for Services {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn wait_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "port {port} never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// What a run saw: the three services' ports and pids, and the records.
 struct Run {
     ports: [u16; 3],
@@ -237,7 +179,7 @@ struct Run {
 fn run(flags: &[&str]) -> Run {
     let dir = TempDir::new("hs-chains-json");
     let script = dir.path().join("service.py");
-    std::fs::write(&script, SERVICE).expect("write the service");
+    std::fs::write(&script, THREE_SERVICES_PY).expect("write the service");
     let ports = [free_port(), free_port(), free_port()];
     let [front, pay, cache] = ports;
     let start = |args: &[String]| {

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hostscope_tests::{TempDir, hostscope};
+use hostscope_tests::{TempDir, free_port, hostscope};
 
 /// What `hs-secret` stands in front of in every secret the client sends.
 const SECRET: &str = "hs-secret";
@@ -262,13 +262,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn log_of(dir: &Path, name: &str) -> String {

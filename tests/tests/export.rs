@@ -4,12 +4,11 @@
 //! message, one record per line.
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hostscope_tests::{TempDir, hostscope, unique};
+use hostscope_tests::{TempDir, free_port, hostscope, unique};
 
 /// An rsyslogd of our own, stopped when dropped.
 struct Rsyslog {
@@ -17,13 +16,6 @@ struct Rsyslog {
     tcp: u16,
     udp: u16,
     child: Option<Child>,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl Rsyslog {
