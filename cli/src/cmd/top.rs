@@ -68,7 +68,7 @@ pub fn run(args: &TopArgs) -> anyhow::Result<ExitCode> {
         let probe = if args.no_probe {
             Err("--no-probe".to_owned())
         } else {
-            Probe::load(&probe_config()).map_err(|err| short_reason(&err))
+            Probe::load(&probe_config()).map_err(short_reason)
         };
         match probe {
             Ok(probe) => {
@@ -96,18 +96,12 @@ pub fn run(args: &TopArgs) -> anyhow::Result<ExitCode> {
 
 /// Why the probe is off, in a few words for the header (the views that
 /// need it add what to run); other errors keep their causes, for a report.
-fn short_reason(err: &hostscope_ebpf::ProbeError) -> String {
-    if let hostscope_ebpf::ProbeError::MissingPrivileges { missing } = err {
+fn short_reason(err: hostscope_ebpf::ProbeError) -> String {
+    if let hostscope_ebpf::ProbeError::MissingPrivileges { missing } = &err {
         return format!("not root: missing {missing}");
     }
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    // anyhow's alternate form is the error and its causes on one line.
+    format!("{:#}", anyhow::Error::from(err))
 }
 
 fn probe_config() -> ProbeConfig {
