@@ -29,6 +29,24 @@ fn openat_rule(failed_only: bool) -> SyscallRule {
     }
 }
 
+/// A probe tracing the pids it is given, timed, with `rules`; the tests
+/// change only what they are about.
+fn config(rules: Vec<SyscallRule>) -> ProbeConfig {
+    ProbeConfig {
+        scope: Scope::Pids,
+        rules,
+        data_bytes: 32,
+        ring_kib: 1024,
+        timed: true,
+        lookup_errnos: &[],
+        exec_records: false,
+        live: false,
+        oom_records: false,
+        fold_repeats: false,
+        socket_payload: None,
+    }
+}
+
 fn open_missing(path: &str) {
     let c = CString::new(path).unwrap();
     // SAFETY: a valid NUL-terminated path; the result is only checked.
@@ -44,19 +62,7 @@ fn collect(stream: &mut hostscope_ebpf::EventStream) -> Vec<Event> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn sees_its_own_failed_openat_with_the_path() {
-    let config = ProbeConfig {
-        scope: Scope::Pids,
-        rules: vec![openat_rule(true)],
-        data_bytes: 32,
-        ring_kib: 1024,
-        timed: true,
-        lookup_errnos: &[],
-        exec_records: false,
-        live: false,
-        oom_records: false,
-        fold_repeats: false,
-        socket_payload: None,
-    };
+    let config = config(vec![openat_rule(true)]);
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
     probe.trace_pid(std::process::id(), false).unwrap();
@@ -84,19 +90,7 @@ async fn sees_its_own_failed_openat_with_the_path() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_fork_is_delivered_before_anything_the_child_does() {
-    let config = ProbeConfig {
-        scope: Scope::Pids,
-        rules: vec![openat_rule(true)],
-        data_bytes: 32,
-        ring_kib: 1024,
-        timed: true,
-        lookup_errnos: &[],
-        exec_records: false,
-        live: false,
-        oom_records: false,
-        fold_repeats: false,
-        socket_payload: None,
-    };
+    let config = config(vec![openat_rule(true)]);
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
     probe.trace_pid(std::process::id(), true).unwrap();
@@ -155,8 +149,11 @@ async fn exit_only_lookups_send_failures_and_the_success_after_one() {
     let mut lookup = openat_rule(false);
     lookup.deliver = Deliver::Lookup;
     let config = ProbeConfig {
-        scope: Scope::Pids,
-        rules: vec![
+        data_bytes: 64,
+        timed: false,
+        lookup_errnos: &[libc::ENOENT],
+        exec_records: true,
+        ..config(vec![
             lookup,
             SyscallRule {
                 nr: libc::SYS_write as u32,
@@ -167,16 +164,7 @@ async fn exit_only_lookups_send_failures_and_the_success_after_one() {
                 replaces_image: false,
                 socket_io: None,
             },
-        ],
-        data_bytes: 64,
-        ring_kib: 1024,
-        timed: false,
-        lookup_errnos: &[libc::ENOENT],
-        exec_records: true,
-        live: false,
-        oom_records: false,
-        fold_repeats: false,
-        socket_payload: None,
+        ])
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -256,17 +244,9 @@ async fn exit_only_lookups_send_failures_and_the_success_after_one() {
 #[tokio::test(flavor = "current_thread")]
 async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others() {
     let config = ProbeConfig {
-        scope: Scope::Pids,
-        rules: vec![openat_rule(true)],
-        data_bytes: 32,
-        ring_kib: 1024,
         timed: false,
-        lookup_errnos: &[],
-        exec_records: false,
         live: true,
-        oom_records: false,
-        fold_repeats: false,
-        socket_payload: None,
+        ..config(vec![openat_rule(true)])
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -339,17 +319,10 @@ async fn identical_failed_lookups_are_counted_not_sent() {
     let mut rule = openat_rule(true);
     rule.deliver = Deliver::Lookup;
     let config = ProbeConfig {
-        scope: Scope::Pids,
-        rules: vec![rule],
-        data_bytes: 32,
-        ring_kib: 1024,
         timed: false,
         lookup_errnos: &[libc::ENOENT],
-        exec_records: false,
-        live: false,
-        oom_records: false,
         fold_repeats: true,
-        socket_payload: None,
+        ..config(vec![rule])
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
@@ -414,8 +387,9 @@ async fn socket_calls_carry_the_connection_and_the_payload() {
     use hostscope_ebpf::SocketIo;
     use std::io::{Read, Write};
     let config = ProbeConfig {
-        scope: Scope::Pids,
-        rules: vec![
+        timed: false,
+        socket_payload: Some(16),
+        ..config(vec![
             socket_rule("connect", SocketIo::Connect),
             socket_rule("accept4", SocketIo::Accept),
             socket_rule("accept", SocketIo::Accept),
@@ -423,16 +397,7 @@ async fn socket_calls_carry_the_connection_and_the_payload() {
             socket_rule("write", SocketIo::Buf),
             socket_rule("sendto", SocketIo::Buf),
             socket_rule("recvfrom", SocketIo::Buf),
-        ],
-        data_bytes: 32,
-        ring_kib: 1024,
-        timed: false,
-        lookup_errnos: &[],
-        exec_records: false,
-        live: false,
-        oom_records: false,
-        fold_repeats: false,
-        socket_payload: Some(16),
+        ])
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
     let mut stream = probe.events().unwrap();
