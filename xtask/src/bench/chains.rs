@@ -51,7 +51,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use super::{build_hostscope, median, median_run, workspace_root};
+use super::{
+    build_hostscope, cpu_ticks, median, median_run, met, read_or_empty, terminate,
+    ticks_per_second, workspace_root,
+};
 
 /// wrk's threads (fewer if there are fewer connections).
 const WRK_THREADS: u32 = 2;
@@ -418,10 +421,6 @@ fn print_results(options: &Options, untraced: &[WrkRun], traced: &[Traced]) {
     );
 }
 
-fn met(ok: bool) -> &'static str {
-    if ok { "met" } else { "missed" }
-}
-
 fn finish_text(finish: Option<Duration>) -> String {
     finish.map_or("not within --finish-timeout; killed".to_owned(), |d| {
         format!("{:.0} s", d.as_secs_f64())
@@ -761,7 +760,7 @@ impl Drop for Nginx {
             // SIGTERM is nginx's fast shutdown: the master stops its
             // workers and waits for them. Only a master that had to be
             // killed leaves them running.
-            terminate(&mut child);
+            terminate(&mut child, STOP_TIMEOUT);
         }
         for (pid, started) in workers {
             if start_time(pid) == Some(started) {
@@ -914,55 +913,4 @@ fn load_average() -> String {
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_owned))
         .unwrap_or_else(|| "?".to_owned())
-}
-
-/// SIGTERM, then SIGKILL if it has not exited within [`STOP_TIMEOUT`];
-/// reaped either way.
-fn terminate(child: &mut Child) {
-    // SAFETY: kill(2) on our own child, not yet reaped.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let deadline = Instant::now() + STOP_TIMEOUT;
-    while Instant::now() < deadline {
-        match child.try_wait() {
-            Ok(Some(_)) => return,
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(_) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-fn read_or_empty(path: &Path) -> String {
-    std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
-}
-
-/// utime + stime of `pid`, all its threads, in clock ticks (fields 14 and
-/// 15 of `/proc/PID/stat`).
-fn cpu_ticks(pid: u32) -> Result<u64> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
-    // comm may hold spaces and parentheses; after its last `)` comes field 3.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .with_context(|| format!("no `)` in {path}"))?
-        .1
-        .split_whitespace()
-        .collect();
-    let field = |n: usize| -> Result<u64> {
-        fields
-            .get(n - 3)
-            .and_then(|f| f.parse().ok())
-            .with_context(|| format!("field {n} of {path}: {stat:?}"))
-    };
-    Ok(field(14)? + field(15)?)
-}
-
-fn ticks_per_second() -> Result<f64> {
-    // SAFETY: sysconf reads a constant and has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    ensure!(hz > 0, "sysconf(_SC_CLK_TCK) failed");
-    Ok(hz as f64)
 }

@@ -52,7 +52,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 
 use super::workload::{FAILED_OPENAT, Workload};
-use super::{build_hostscope, compile_c, median_run, workspace_root};
+use super::{
+    build_hostscope, compile_c, cpu_ticks, median_run, read_or_empty, terminate, ticks_per_second,
+    workspace_root,
+};
 
 /// The path the miss storm fails to open (see [`FAILED_OPENAT`]).
 const MISSING_PATH: &str = "/nonexistent/hostscope-bench";
@@ -637,7 +640,7 @@ template(name="raw" type="string" string="%rawmsg%\n")
 
     fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            terminate(&mut child);
+            terminate(&mut child, STOP_TIMEOUT);
         }
     }
 
@@ -707,7 +710,7 @@ impl Export {
     /// SIGTERM, as systemd stops it; returns what it printed.
     fn stop(&mut self) -> Result<String> {
         let mut child = self.child.take().context("export already stopped")?;
-        let clean = terminate(&mut child);
+        let clean = terminate(&mut child, STOP_TIMEOUT);
         let stderr = read_or_empty(&self.stderr);
         ensure!(
             clean,
@@ -725,56 +728,4 @@ impl Drop for Export {
             let _ = child.wait();
         }
     }
-}
-
-/// SIGTERM, then SIGKILL if it has not exited within [`STOP_TIMEOUT`];
-/// reaped either way. Whether SIGTERM was enough.
-fn terminate(child: &mut Child) -> bool {
-    // SAFETY: kill(2) on our own child, not yet reaped.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let deadline = Instant::now() + STOP_TIMEOUT;
-    while Instant::now() < deadline {
-        match child.try_wait() {
-            Ok(Some(_)) => return true,
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(_) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    false
-}
-
-fn read_or_empty(path: &Path) -> String {
-    std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
-}
-
-/// utime + stime of `pid`, all its threads, in clock ticks (fields 14 and
-/// 15 of `/proc/PID/stat`).
-fn cpu_ticks(pid: u32) -> Result<u64> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
-    // comm may hold spaces and parentheses; after its last `)` comes field 3.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .with_context(|| format!("no `)` in {path}"))?
-        .1
-        .split_whitespace()
-        .collect();
-    let field = |n: usize| -> Result<u64> {
-        fields
-            .get(n - 3)
-            .and_then(|f| f.parse().ok())
-            .with_context(|| format!("field {n} of {path}: {stat:?}"))
-    };
-    Ok(field(14)? + field(15)?)
-}
-
-fn ticks_per_second() -> Result<f64> {
-    // SAFETY: sysconf reads a constant and has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    ensure!(hz > 0, "sysconf(_SC_CLK_TCK) failed");
-    Ok(hz as f64)
 }

@@ -124,3 +124,62 @@ pub fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
+
+/// utime + stime of `pid`, all its threads, in clock ticks (fields 14 and
+/// 15 of `/proc/PID/stat`).
+pub fn cpu_ticks(pid: u32) -> Result<u64> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
+    // comm may hold spaces and parentheses; after its last `)` comes field 3.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .with_context(|| format!("no `)` in {path}"))?
+        .1
+        .split_whitespace()
+        .collect();
+    let field = |n: usize| -> Result<u64> {
+        fields
+            .get(n - 3)
+            .and_then(|f| f.parse().ok())
+            .with_context(|| format!("field {n} of {path}: {stat:?}"))
+    };
+    Ok(field(14)? + field(15)?)
+}
+
+/// Clock ticks per second (`USER_HZ`), the unit of [`cpu_ticks`].
+pub fn ticks_per_second() -> Result<f64> {
+    // SAFETY: sysconf reads a constant and has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    ensure!(hz > 0, "sysconf(_SC_CLK_TCK) failed");
+    Ok(hz as f64)
+}
+
+/// The file's text, or nothing when it cannot be read.
+pub fn read_or_empty(path: &Path) -> String {
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+/// A target's verdict, for the tables.
+pub fn met(ok: bool) -> &'static str {
+    if ok { "met" } else { "missed" }
+}
+
+/// SIGTERM, then SIGKILL if it has not exited within `timeout`; reaped
+/// either way. Whether SIGTERM was enough.
+pub fn terminate(child: &mut std::process::Child, timeout: std::time::Duration) -> bool {
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        match child.try_wait() {
+            Ok(Some(_)) => return true,
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
+}

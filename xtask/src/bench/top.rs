@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use hostscope_core::procfs::Reader;
 
-use super::{build_hostscope, median, mib, workspace_root};
+use super::{build_hostscope, cpu_ticks, median, met, mib, ticks_per_second, workspace_root};
 
 /// The tmux socket name (`tmux -L`), private to the bench.
 const SOCKET: &str = "hsbench";
@@ -355,10 +355,6 @@ fn print_table(outcomes: &[(Tool, Outcome)], snapshot_ms: f64) {
     }
 }
 
-fn met(ok: bool) -> &'static str {
-    if ok { "met" } else { "missed" }
-}
-
 /// The median time of one snapshot, in ms, and how many processes it read.
 /// The warm-up fills the reader's user-name cache and sizes its buffers,
 /// as the TUI's first refresh does.
@@ -389,28 +385,6 @@ fn count_processes() -> Result<usize> {
         .count())
 }
 
-/// utime + stime of `pid`, in clock ticks (fields 14 and 15 of
-/// `/proc/PID/stat`).
-fn cpu_ticks(pid: u32) -> Result<u64> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
-    // comm may hold spaces and parentheses; the fields after its last `)`
-    // start at field 3.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .with_context(|| format!("no `)` in {path}"))?
-        .1
-        .split_whitespace()
-        .collect();
-    let field = |n: usize| -> Result<u64> {
-        fields
-            .get(n - 3)
-            .and_then(|f| f.parse().ok())
-            .with_context(|| format!("field {n} of {path}: {stat:?}"))
-    };
-    Ok(field(14)? + field(15)?)
-}
-
 /// `VmHWM` of `pid`, in KiB.
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -422,13 +396,6 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .trim()
         .parse()
         .ok()
-}
-
-fn ticks_per_second() -> Result<f64> {
-    // SAFETY: sysconf reads a constant and has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    ensure!(hz > 0, "sysconf(_SC_CLK_TCK) failed");
-    Ok(hz as f64)
 }
 
 /// The sleeping processes, killed and reaped when dropped, on error too.
