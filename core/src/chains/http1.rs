@@ -1183,13 +1183,7 @@ mod tests {
             b";ext=1",
             b"\xff\x00\x1b",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = super::super::fuzz::Rng(0x9e37_79b9_7f4a_7c15);
         let mut parsers = [Http1::new(true), Http1::new(false)];
         let mut frames = 0;
         for round in 0..10_000 {
@@ -1197,19 +1191,19 @@ mod tests {
                 parsers = [Http1::new(true), Http1::new(false)];
             }
             let mut payload = Vec::new();
-            for _ in 0..next() % 12 {
-                if next() % 3 == 0 {
-                    payload.extend((0..next() % 40).map(|_| next() as u8));
+            for _ in 0..rng.next() % 12 {
+                if rng.next().is_multiple_of(3) {
+                    payload.extend((0..rng.next() % 40).map(|_| rng.next() as u8));
                 } else {
-                    payload.extend_from_slice(PIECES[(next() % PIECES.len() as u64) as usize]);
+                    payload.extend_from_slice(PIECES[(rng.next() % PIECES.len() as u64) as usize]);
                 }
             }
-            let len = match next() % 4 {
-                0 => payload.len() as u64 + next() % 5000,
-                1 => next(),
+            let len = match rng.next() % 4 {
+                0 => payload.len() as u64 + rng.next() % 5000,
+                1 => rng.next(),
                 _ => payload.len() as u64,
             };
-            let p = &mut parsers[(next() % 2) as usize];
+            let p = &mut parsers[(rng.next() % 2) as usize];
             for frame in p.feed(&payload, len) {
                 frames += 1;
                 let text = match &frame {

@@ -158,6 +158,53 @@ pub fn parser(protocol: Protocol, carries_requests: bool) -> Box<dyn Parser> {
     }
 }
 
+/// Hostile input for the parsers' tests.
+#[cfg(test)]
+pub(crate) mod fuzz {
+    /// xorshift64: the same hostile input on every run.
+    pub(crate) struct Rng(pub(crate) u64);
+
+    impl Rng {
+        pub(crate) fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        pub(crate) fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// One syscall's payload: random bytes, or a slice of one of `samples`
+    /// with a few bytes changed; and a length that may claim more bytes
+    /// than were captured.
+    pub(crate) fn hostile_feed(rng: &mut Rng, samples: &[&[u8]]) -> (Vec<u8>, u64) {
+        let mut bytes: Vec<u8> = if rng.below(4) == 0 {
+            (0..rng.below(700)).map(|_| rng.next() as u8).collect()
+        } else {
+            let sample = samples[rng.below(samples.len())];
+            let start = rng.below(sample.len());
+            let end = start + rng.below(sample.len() - start + 1);
+            sample[start..end].to_vec()
+        };
+        for _ in 0..rng.below(3) {
+            if !bytes.is_empty() {
+                let at = rng.below(bytes.len());
+                bytes[at] = rng.next() as u8;
+            }
+        }
+        let len = bytes.len() as u64
+            + match rng.below(4) {
+                0 => rng.next() % 200_000,
+                1 => rng.next() % 16,
+                _ => 0,
+            };
+        (bytes, len)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1417,22 +1417,6 @@ mod tests {
         assert!(parser.lost());
     }
 
-    /// xorshift64: the same hostile input on every run.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
-
     #[test]
     fn hostile_feeds_neither_panic_nor_grow() {
         let client = [
@@ -1455,29 +1439,10 @@ mod tests {
         ]
         .concat();
         let samples = [client.as_slice(), &server, SSL];
-        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut rng = super::super::fuzz::Rng(0x2545_f491_4f6c_dd1d);
         let mut parsers = [Pg::new(true), Pg::new(false)];
         for _ in 0..10_000 {
-            let mut bytes: Vec<u8> = if rng.below(4) == 0 {
-                (0..rng.below(700)).map(|_| rng.next() as u8).collect()
-            } else {
-                let sample = samples[rng.below(samples.len())];
-                let start = rng.below(sample.len());
-                let end = start + rng.below(sample.len() - start + 1);
-                sample[start..end].to_vec()
-            };
-            for _ in 0..rng.below(3) {
-                if !bytes.is_empty() {
-                    let at = rng.below(bytes.len());
-                    bytes[at] = rng.next() as u8;
-                }
-            }
-            let len = bytes.len() as u64
-                + match rng.below(4) {
-                    0 => rng.next() % 200_000,
-                    1 => rng.next() % 16,
-                    _ => 0,
-                };
+            let (bytes, len) = super::super::fuzz::hostile_feed(&mut rng, &samples);
             for parser in &mut parsers {
                 for frame in parser.feed(&bytes, len) {
                     let shown = match frame {

@@ -1075,22 +1075,6 @@ mod tests {
         assert!(parser.lost());
     }
 
-    /// xorshift64: the same hostile input on every run.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
-
     #[test]
     fn hostile_feeds_neither_panic_nor_grow() {
         let samples: &[&[u8]] = &[
@@ -1100,29 +1084,10 @@ mod tests {
             b"%2\r\n+a\r\n*2\r\n:1\r\n~1\r\n#t\r\n+b\r\n|1\r\n+x\r\n:1\r\n_\r\n>2\r\n+m\r\n+c\r\n",
             b"!3\r\nerr\r\n=7\r\ntxt:abc\r\n(123\r\n,1.5\r\n$100000\r\n",
         ];
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = super::super::fuzz::Rng(0x9e37_79b9_7f4a_7c15);
         let mut parsers = [Resp::new(true), Resp::new(false)];
         for _ in 0..10_000 {
-            let mut bytes = if rng.below(4) == 0 {
-                (0..rng.below(700)).map(|_| rng.next() as u8).collect()
-            } else {
-                let sample = samples[rng.below(samples.len())];
-                let start = rng.below(sample.len());
-                let end = start + rng.below(sample.len() - start + 1);
-                sample[start..end].to_vec()
-            };
-            for _ in 0..rng.below(3) {
-                if !bytes.is_empty() {
-                    let at = rng.below(bytes.len());
-                    bytes[at] = rng.next() as u8;
-                }
-            }
-            let len = bytes.len() as u64
-                + match rng.below(4) {
-                    0 => rng.next() % 200_000,
-                    1 => rng.next() % 16,
-                    _ => 0,
-                };
+            let (bytes, len) = super::super::fuzz::hostile_feed(&mut rng, samples);
             for parser in &mut parsers {
                 for frame in parser.feed(&bytes, len) {
                     let shown = match &frame {
