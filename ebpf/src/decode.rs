@@ -71,12 +71,14 @@ impl Decoder {
                 })))
             }
             abi::EV_SOCKIO => {
-                let captures = parse_captures(&record[header_len..], h.ncap).map_err(malformed)?;
-                let mut captures = captures.into_iter();
+                let mut captures = raw_captures(&record[header_len..], h.ncap);
                 let info = captures
                     .next()
-                    .and_then(|c| socket_info(&c.bytes))
+                    .transpose()
+                    .map_err(malformed)?
+                    .and_then(|c| socket_info(c.bytes))
                     .ok_or_else(|| malformed("a socket record without its socket"))?;
+                let payload = captures.next().transpose().map_err(malformed)?;
                 Ok(Some(Event::Socket(SocketCall {
                     ts_ns,
                     pid: h.tgid,
@@ -86,7 +88,7 @@ impl Decoder {
                     nr: h.nr,
                     ret: h.ret,
                     socket: info,
-                    payload: captures.next().map(|c| c.bytes).unwrap_or_default(),
+                    payload: payload.map(|c| c.bytes.to_vec()).unwrap_or_default(),
                 })))
             }
             abi::EV_REPEAT => Ok(Some(Event::Repeat(LookupRepeat {
@@ -190,30 +192,54 @@ impl Default for Decoder {
     }
 }
 
-fn parse_captures(mut rest: &[u8], count: u16) -> Result<Vec<Captured>, &'static str> {
-    let mut out = Vec::with_capacity(count.into());
-    for _ in 0..count {
+fn parse_captures(rest: &[u8], count: u16) -> Result<Vec<Captured>, &'static str> {
+    raw_captures(rest, count)
+        .map(|c| {
+            let c = c?;
+            Ok(Captured {
+                arg: c.header.arg,
+                index: if c.header.kind == abi::CAP_ARGV {
+                    c.header.index
+                } else {
+                    0
+                },
+                bytes: c.bytes.to_vec(),
+                truncated: c.header.flags & abi::CAPF_TRUNCATED != 0,
+                fault: c.header.flags & abi::CAPF_FAULT != 0,
+            })
+        })
+        .collect()
+}
+
+/// A capture as it lies in the record, not yet copied out.
+struct RawCapture<'a> {
+    header: CaptureHeader,
+    bytes: &'a [u8],
+}
+
+/// The `count` captures that follow a record's header, borrowed: a socket
+/// record is read a few hundred thousand times a second, and copying its
+/// socket out only to parse it would be waste.
+fn raw_captures(
+    mut rest: &[u8],
+    count: u16,
+) -> impl Iterator<Item = Result<RawCapture<'_>, &'static str>> {
+    (0..count).map(move |_| {
         let hlen = size_of::<CaptureHeader>();
         if rest.len() < hlen {
             return Err("capture header past the end");
         }
         // SAFETY: length checked; plain integers; unaligned read.
-        let c: CaptureHeader = unsafe { rest.as_ptr().cast::<CaptureHeader>().read_unaligned() };
-        let len = usize::from(c.len);
+        let header: CaptureHeader =
+            unsafe { rest.as_ptr().cast::<CaptureHeader>().read_unaligned() };
+        let len = usize::from(header.len);
         let bytes = rest
             .get(hlen..hlen + len)
             .ok_or("capture bytes past the end")?;
-        out.push(Captured {
-            arg: c.arg,
-            index: if c.kind == abi::CAP_ARGV { c.index } else { 0 },
-            bytes: bytes.to_vec(),
-            truncated: c.flags & abi::CAPF_TRUNCATED != 0,
-            fault: c.flags & abi::CAPF_FAULT != 0,
-        });
         let advance = (hlen + len + 7) & !7;
         rest = rest.get(advance..).unwrap_or(&[]);
-    }
-    Ok(out)
+        Ok(RawCapture { header, bytes })
+    })
 }
 
 /// The socket of an HS_EV_SOCKIO record (a `struct hs_sockinfo`).

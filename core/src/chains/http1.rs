@@ -167,7 +167,7 @@ impl Http1 {
     }
 
     /// Reads header bytes; returns how many of `bytes` were used.
-    fn head(&mut self, bytes: &[u8], out: &mut Out) -> usize {
+    fn head(&mut self, bytes: &[u8], out: &mut Out<'_>) -> usize {
         if self.buf.is_empty() {
             // Blank lines before a message belong to none (RFC 9112 §2.2).
             let blank = bytes
@@ -208,7 +208,7 @@ impl Http1 {
     }
 
     /// Handles a complete header block: emits its frame, sets up its body.
-    fn message(&mut self, block: &[u8], out: &mut Out) {
+    fn message(&mut self, block: &[u8], out: &mut Out<'_>) {
         let parsed = if self.carries_requests {
             parse_request(block)
         } else {
@@ -247,7 +247,7 @@ impl Http1 {
     }
 
     /// Reads a chunk-size line; returns how many of `bytes` were used.
-    fn chunk_size(&mut self, bytes: &[u8], out: &mut Out) -> usize {
+    fn chunk_size(&mut self, bytes: &[u8], out: &mut Out<'_>) -> usize {
         let (line, complete) = match bytes.iter().position(|&b| b == b'\n') {
             Some(nl) => (&bytes[..=nl], true),
             None => (bytes, false),
@@ -275,7 +275,7 @@ impl Http1 {
     }
 
     /// Reads trailer lines up to the blank one that ends the message.
-    fn trailer(&mut self, bytes: &[u8], mut line: usize, total: usize, out: &mut Out) -> usize {
+    fn trailer(&mut self, bytes: &[u8], mut line: usize, total: usize, out: &mut Out<'_>) -> usize {
         for (i, &b) in bytes.iter().enumerate() {
             match b {
                 b'\n' if line == 0 => {
@@ -301,7 +301,7 @@ impl Http1 {
 
     /// Accounts for the `unseen` bytes of a syscall past its captured
     /// prefix: only a body can be skipped through them.
-    fn skip_unseen(&mut self, unseen: u64, out: &mut Out) {
+    fn skip_unseen(&mut self, unseen: u64, out: &mut Out<'_>) {
         if unseen == 0 {
             return;
         }
@@ -342,11 +342,8 @@ impl Http1 {
 }
 
 impl Parser for Http1 {
-    fn feed(&mut self, captured: &[u8], len: u64) -> Vec<Frame> {
-        let mut out = Out {
-            frames: Vec::new(),
-            open: None,
-        };
+    fn feed_into(&mut self, captured: &[u8], len: u64, frames: &mut Vec<Frame>) {
+        let mut out = Out { frames, open: None };
         if matches!(self.state, State::Lost | State::Tunnel | State::UntilClose)
             && self.starts_message(captured)
         {
@@ -386,7 +383,6 @@ impl Parser for Http1 {
         }
         // A hostile or buggy caller may claim fewer bytes than it captured.
         self.skip_unseen(len.saturating_sub(captured.len() as u64), &mut out);
-        out.frames
     }
 
     fn lost(&self) -> bool {
@@ -402,12 +398,12 @@ impl Parser for Http1 {
 
 /// The frames of one `feed`, and which of them still grows by the body
 /// bytes read (a chunked or close-delimited body).
-struct Out {
-    frames: Vec<Frame>,
+struct Out<'f> {
+    frames: &'f mut Vec<Frame>,
     open: Option<usize>,
 }
 
-impl Out {
+impl Out<'_> {
     fn count(&mut self, n: u64) {
         match self.open.and_then(|i| self.frames.get_mut(i)) {
             Some(Frame::Request(r)) => r.bytes = r.bytes.saturating_add(n),
@@ -454,23 +450,36 @@ struct Fields<'a> {
 /// Index just past the blank line that ends the header block in `buf`,
 /// looking for it from `from`. A bare LF ends a line too (RFC 9112 §2.2).
 fn header_end(buf: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while let Some(off) = buf.get(i..)?.iter().position(|&b| b == b'\n') {
-        let nl = i + off;
+    let rest = buf.get(from..)?;
+    // memchr: this scan and the line split below run on every message a
+    // host's servers send or receive.
+    memchr::memchr_iter(b'\n', rest).find_map(|off| {
+        let nl = from + off;
         match &buf[nl + 1..] {
-            [b'\n', ..] => return Some(nl + 2),
-            [b'\r', b'\n', ..] => return Some(nl + 3),
-            _ => i = nl + 1,
+            [b'\n', ..] => Some(nl + 2),
+            [b'\r', b'\n', ..] => Some(nl + 3),
+            _ => None,
         }
-    }
-    None
+    })
 }
 
 /// The lines of a header block, without their CR.
 fn lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
-    block
-        .split(|&b| b == b'\n')
-        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+    let mut rest = Some(block);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let line = match memchr::memchr(b'\n', text) {
+            Some(nl) => {
+                rest = Some(&text[nl + 1..]);
+                &text[..nl]
+            }
+            None => {
+                rest = None;
+                text
+            }
+        };
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    })
 }
 
 /// The fields after the start line; `None` when the framing is ambiguous
@@ -481,28 +490,37 @@ fn fields<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Option<Fields<'a>> {
         if line.is_empty() {
             break;
         }
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
+        let Some(colon) = memchr::memchr(b':', line) else {
             continue;
         };
         let name = &line[..colon];
         let value = line[colon + 1..].trim_ascii();
-        if name.eq_ignore_ascii_case(b"content-length") {
-            let n = parse_decimal(value)?;
-            if f.content_length.is_some_and(|m| m != n) {
-                return None;
+        // By length first: most fields are none of these, and are passed
+        // over after one comparison of lengths.
+        let is = |wanted: &[u8]| name.eq_ignore_ascii_case(wanted);
+        match name.len() {
+            14 if is(b"content-length") => {
+                let n = parse_decimal(value)?;
+                if f.content_length.is_some_and(|m| m != n) {
+                    return None;
+                }
+                f.content_length = Some(n);
             }
-            f.content_length = Some(n);
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            let last = value.rsplit(|&b| b == b',').next().unwrap_or(value);
-            f.chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if name.eq_ignore_ascii_case(b"host") {
-            f.host.get_or_insert(value);
-        } else if name.eq_ignore_ascii_case(b"traceparent") {
-            f.traceparent.get_or_insert(value);
-        } else if name.eq_ignore_ascii_case(b"x-request-id") {
-            f.request_id.get_or_insert(value);
-        } else if name.eq_ignore_ascii_case(b"upgrade") {
-            f.upgrade = true;
+            17 if is(b"transfer-encoding") => {
+                let last = value.rsplit(|&b| b == b',').next().unwrap_or(value);
+                f.chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            }
+            4 if is(b"host") => {
+                f.host.get_or_insert(value);
+            }
+            11 if is(b"traceparent") => {
+                f.traceparent.get_or_insert(value);
+            }
+            12 if is(b"x-request-id") => {
+                f.request_id.get_or_insert(value);
+            }
+            7 if is(b"upgrade") => f.upgrade = true,
+            _ => {}
         }
     }
     Some(f)
@@ -628,7 +646,12 @@ fn trace_id(value: &[u8]) -> Option<String> {
 /// `target` with the values of secret-looking parameters replaced by
 /// `****`: query parameters, path parameters (`;jsessionid=…`) and the
 /// user information of an absolute URL (`http://user:pw@host/`).
-fn mask_target(target: &[u8]) -> Vec<u8> {
+fn mask_target(target: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    // A plain path (no query, no path parameters, not an absolute URL with
+    // user information) has nothing to mask: most targets, kept as they are.
+    if memchr::memchr3(b'?', b';', b'@', target).is_none() {
+        return std::borrow::Cow::Borrowed(target);
+    }
     let (path, query) = match target.iter().position(|&b| b == b'?') {
         Some(q) => (&target[..q], Some(&target[q + 1..])),
         None => (target, None),
@@ -665,7 +688,7 @@ fn mask_target(target: &[u8]) -> Vec<u8> {
             push_param(&mut out, param);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Whether a target is in absolute form (`scheme://…`, sent to proxies).

@@ -107,8 +107,17 @@ pub enum Frame {
 /// (`len >= captured.len()`). A parser keeps what it needs across calls
 /// (a header split over two reads; a body still to skip).
 pub trait Parser: std::fmt::Debug + Send {
+    /// Appends the frames completed by these bytes, in order, to `frames`,
+    /// which the caller hands in empty: a buffer reused across calls, since
+    /// this runs for every socket call of the host.
+    fn feed_into(&mut self, captured: &[u8], len: u64, frames: &mut Vec<Frame>);
     /// The frames completed by these bytes, in order.
-    fn feed(&mut self, captured: &[u8], len: u64) -> Vec<Frame>;
+    #[cfg(test)]
+    fn feed(&mut self, captured: &[u8], len: u64) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        self.feed_into(captured, len, &mut frames);
+        frames
+    }
     /// Whether the parser lost track of the stream (bytes it needed were
     /// not captured, or did not parse): what follows is not trusted until
     /// it finds a frame start again.

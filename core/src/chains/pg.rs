@@ -899,8 +899,7 @@ fn lookup<'a, T>(map: &'a [(Vec<u8>, T)], name: &[u8]) -> Option<&'a T> {
 }
 
 impl Parser for Pg {
-    fn feed(&mut self, captured: &[u8], len: u64) -> Vec<Frame> {
-        let mut frames = Vec::new();
+    fn feed_into(&mut self, captured: &[u8], len: u64, frames: &mut Vec<Frame>) {
         let len = len.max(captured.len() as u64);
         if !self.requests
             && self.phase == Phase::Start
@@ -910,12 +909,12 @@ impl Parser for Pg {
             // The one-byte answer to an SSLRequest or GSSENCRequest. After a
             // yes, the stream is encrypted: nothing more to read.
             self.lost = *answer != b'N';
-            return frames;
+            return;
         }
         let resyncing = self.lost;
         if resyncing {
             if !self.resumes_at(captured) {
-                return frames;
+                return;
             }
             self.restart();
             self.orphan_ready = !self.requests;
@@ -924,13 +923,12 @@ impl Parser for Pg {
             captured,
             gap: len - captured.len() as u64,
         };
-        let outcome = self.run(&mut feed, &mut frames);
+        let outcome = self.run(&mut feed, frames);
         if resyncing && matches!(outcome, Err(Stop::Garbage)) {
             // It only looked like a start: nothing of it is trusted.
             frames.clear();
         }
-        self.settle(outcome, feed.gap, &mut frames);
-        frames
+        self.settle(outcome, feed.gap, frames);
     }
 
     fn lost(&self) -> bool {

@@ -749,23 +749,21 @@ fn big_int(b: &[u8]) -> bool {
 }
 
 impl Parser for Resp {
-    fn feed(&mut self, captured: &[u8], len: u64) -> Vec<Frame> {
-        let mut frames = Vec::new();
+    fn feed_into(&mut self, captured: &[u8], len: u64, frames: &mut Vec<Frame>) {
         let resyncing = self.lost;
         if resyncing {
             if !self.resumes_at(captured) {
-                return frames;
+                return;
             }
             *self = Resp::new(self.requests);
         }
         let mut feed = Feed::new(captured, len);
-        let outcome = self.run(&mut feed, &mut frames);
+        let outcome = self.run(&mut feed, frames);
         if resyncing && matches!(outcome, Err(Stop::Garbage)) {
             // It only looked like a start: nothing of it is trusted.
             frames.clear();
         }
-        self.settle(outcome, feed.gap, &mut frames);
-        frames
+        self.settle(outcome, feed.gap, frames);
     }
 
     fn lost(&self) -> bool {

@@ -4,8 +4,11 @@
 //! paired with their responses in order (HTTP/1.x, RESP and PostgreSQL
 //! answer in the order they were asked, pipelined or not).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
 use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
 
 use super::{Frame, Parser, Protocol, Request, Status, detect, parser};
 use crate::model::{Arch, SocketCall};
@@ -98,23 +101,52 @@ enum Call {
     Other,
 }
 
-fn call_of(arch: Arch, nr: u32) -> Call {
-    match crate::decode::sysno::name(arch, nr) {
-        Some("connect") => Call::Connect,
-        Some("accept" | "accept4") => Call::Accept,
-        Some("write" | "writev" | "sendto" | "sendmsg" | "sendmmsg") => Call::Write,
-        Some("read" | "readv" | "recvfrom" | "recvmsg" | "recvmmsg") => Call::Read,
+fn call_by_name(name: &str) -> Call {
+    match name {
+        "connect" => Call::Connect,
+        "accept" | "accept4" => Call::Accept,
+        "write" | "writev" | "sendto" | "sendmsg" | "sendmmsg" => Call::Write,
+        "read" | "readv" | "recvfrom" | "recvmsg" | "recvmmsg" => Call::Read,
         _ => Call::Other,
     }
+}
+
+/// What `nr` is on `arch`, from a table built once per architecture: this
+/// runs for every socket call, and naming the syscall each time to match
+/// the name costs more than the rest of the call's tracking.
+fn call_of(arch: Arch, nr: u32) -> Call {
+    use std::sync::OnceLock;
+    static TABLES: [OnceLock<Vec<Call>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let index = match arch {
+        Arch::X86_64 => 0,
+        Arch::Aarch64 => 1,
+    };
+    let table = TABLES[index].get_or_init(|| {
+        let mut table = Vec::new();
+        for (nr, name) in crate::decode::sysno::all(arch) {
+            let nr = nr as usize;
+            if table.len() <= nr {
+                table.resize(nr + 1, Call::Other);
+            }
+            table[nr] = call_by_name(name);
+        }
+        table
+    });
+    table.get(nr as usize).copied().unwrap_or(Call::Other)
 }
 
 /// Tracks connections and pairs their requests and responses.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    conns: HashMap<u64, Conn>,
+    /// By socket id: kernel addresses, hashed with Fx rather than SipHash
+    /// (no one outside the kernel picks them, and this map is looked up
+    /// on every socket call of the host).
+    conns: FxHashMap<u64, Conn>,
     next_id: u64,
     /// Requests whose connection closed (or the run ended) unanswered.
     pub unanswered: u64,
+    /// The parsers' output, reused from call to call.
+    frames: Vec<Frame>,
 }
 
 impl Tracker {
@@ -128,21 +160,10 @@ impl Tracker {
         if kind == Call::Other || call.ret < 0 {
             return Vec::new();
         }
-        // The kernel reuses a closed connection's memory, and so its id: a
-        // different 4-tuple (or unix peer) under a known id is a new
-        // connection, whatever the old one left unanswered.
-        let reused = self.conns.get(&call.socket.id).is_some_and(|c| {
-            (call.socket.local.is_some() && c.local != call.socket.local)
-                || (call.socket.remote.is_some() && c.remote != call.socket.remote)
-                || (c.peer != 0 && call.socket.peer != 0 && c.peer != call.socket.peer)
-        });
-        if reused && let Some(old) = self.conns.remove(&call.socket.id) {
-            self.unanswered += old.pending.len() as u64;
-        }
-        if !self.conns.contains_key(&call.socket.id) && self.conns.len() >= Self::MAX_CONNS {
+        if self.conns.len() >= Self::MAX_CONNS && !self.conns.contains_key(&call.socket.id) {
             self.conns.clear();
         }
-        let conn = self.conns.entry(call.socket.id).or_insert_with(|| Conn {
+        let fresh = || Conn {
             role: None,
             protocol: None,
             out: None,
@@ -153,7 +174,24 @@ impl Tracker {
             remote: call.socket.remote,
             peer: call.socket.peer,
             opaque: false,
-        });
+        };
+        let conn = match self.conns.entry(call.socket.id) {
+            Entry::Vacant(v) => v.insert(fresh()),
+            Entry::Occupied(o) => {
+                let conn = o.into_mut();
+                // The kernel reuses a closed connection's memory, and so its
+                // id: a different 4-tuple (or unix peer) under a known id is
+                // a new connection, whatever the old one left unanswered.
+                let reused = (call.socket.local.is_some() && conn.local != call.socket.local)
+                    || (call.socket.remote.is_some() && conn.remote != call.socket.remote)
+                    || (conn.peer != 0 && call.socket.peer != 0 && conn.peer != call.socket.peer);
+                if reused {
+                    self.unanswered += conn.pending.len() as u64;
+                    *conn = fresh();
+                }
+                conn
+            }
+        };
         conn.local = conn.local.or(call.socket.local);
         conn.remote = conn.remote.or(call.socket.remote);
         if conn.peer == 0 {
@@ -198,13 +236,17 @@ impl Tracker {
             conn.out = Some(parser(protocol, client));
             conn.inbound = Some(parser(protocol, !client));
         }
-        let frames = match kind {
-            Call::Write => conn.out.as_mut().map(|p| p.feed(&call.payload, len)),
-            _ => conn.inbound.as_mut().map(|p| p.feed(&call.payload, len)),
+        let mut frames = std::mem::take(&mut self.frames);
+        frames.clear();
+        let parser = match kind {
+            Call::Write => conn.out.as_mut(),
+            _ => conn.inbound.as_mut(),
+        };
+        if let Some(parser) = parser {
+            parser.feed_into(&call.payload, len, &mut frames);
         }
-        .unwrap_or_default();
         let mut done = Vec::new();
-        for frame in frames {
+        for frame in frames.drain(..) {
             match frame {
                 Frame::Request(request) => {
                     // The other direction carries its response.
@@ -251,6 +293,7 @@ impl Tracker {
                 }
             }
         }
+        self.frames = frames;
         done
     }
 

@@ -5,7 +5,10 @@
 //! so it is worth watching per event. Synthetic events (a failed openat, a
 //! read with data, an execve with argv, an inet connect) go through the
 //! same steps as `hostscope trace`'s sink: enrich, then render as text or as
-//! a JSON Lines record into a buffer that is reused, as the sink's is.
+//! a JSON Lines record into a buffer that is reused, as the sink's is. Then
+//! the cost of `hostscope chains`' tracking per socket call: pairing the
+//! requests and responses of a keep-alive HTTP connection seen from both
+//! ends.
 //! Figures are the median of `runs` runs of `iterations` events each, with
 //! the heap allocations counted by a wrapper around the system allocator.
 
@@ -16,9 +19,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
+use std::net::SocketAddr;
+
+use hostscope_core::chains::track::Tracker;
 use hostscope_core::decode::sysno;
 use hostscope_core::enrich::Enricher;
-use hostscope_core::model::{Arch, Captured, SyscallEvent};
+use hostscope_core::model::{Arch, Captured, SocketCall, SocketInfo, SyscallEvent};
 use hostscope_core::output::{json, text};
 
 use super::{Options, median, workspace_root};
@@ -119,7 +125,68 @@ pub fn run(options: &Options) -> Result<()> {
             );
         }
     }
+    println!();
+    let runs: Vec<Figures> = (0..options.runs)
+        .map(|_| measure_tracking(options.iterations))
+        .collect();
+    let ns = median(&mut runs.iter().map(|f| f.ns).collect::<Vec<_>>());
+    let allocations = median(&mut runs.iter().map(|f| f.allocations).collect::<Vec<_>>());
+    println!(
+        "{:<34} {:>10.0} {:>12.2}",
+        "socket call, chains tracking", ns, allocations
+    );
     Ok(())
+}
+
+/// Tracks `iterations` socket calls of a keep-alive HTTP/1.1 connection
+/// seen from both ends, as `hostscope chains` does with every socket
+/// record: the client writes a request, the server reads it and writes
+/// nginx's response headers, the client reads them.
+fn measure_tracking(iterations: u64) -> Figures {
+    let request = b"GET /api/v1/items HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n";
+    let response =
+        b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 29 Nov 2026 02:00:00 GMT\r\n\
+Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nok\n";
+    let arch = Arch::native();
+    let client = SocketAddr::from(([127, 0, 0, 1], 40_000));
+    let server = SocketAddr::from(([127, 0, 0, 1], 8080));
+    let call = |name: &str, pid: u32, sock: u64, local, remote, payload: &[u8]| SocketCall {
+        ts_ns: 1_700_000_000_000_000_000,
+        pid,
+        tid: pid,
+        comm: b"bench".to_vec(),
+        arch,
+        nr: sysno::number(arch, name).expect("a syscall of this architecture"),
+        ret: payload.len() as i64,
+        socket: SocketInfo {
+            id: sock,
+            peer: 0,
+            local: Some(local),
+            remote: Some(remote),
+        },
+        payload: payload.to_vec(),
+    };
+    let calls = [
+        call("write", PID, 1, client, server, request),
+        call("read", PID + 1, 2, server, client, request),
+        call("write", PID + 1, 2, server, client, response),
+        call("read", PID, 1, client, server, response),
+    ];
+    let mut tracker = Tracker::default();
+    let mut spans = 0usize;
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+    let start = Instant::now();
+    for i in 0..iterations {
+        let call = black_box(&calls[(i % 4) as usize]);
+        spans += black_box(tracker.observe(call)).len();
+    }
+    let elapsed = start.elapsed();
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations;
+    black_box(spans);
+    Figures {
+        ns: elapsed.as_nanos() as f64 / iterations as f64,
+        allocations: allocations as f64 / iterations as f64,
+    }
 }
 
 /// Enriches and renders `event` `iterations` times, as the trace sink does.
