@@ -78,9 +78,6 @@ impl Chains {
     }
 
     pub fn sort(&mut self) {
-        fn failed(hop: &Hop) -> bool {
-            hop.failed() || hop.children.iter().any(failed)
-        }
         match self.order {
             Order::Recent => self
                 .roots
@@ -90,7 +87,7 @@ impl Chains {
                 .sort_by_key(|h| std::cmp::Reverse(h.duration_ns())),
             Order::Status => self.roots.sort_by_key(|h| {
                 (
-                    std::cmp::Reverse(failed(h)),
+                    std::cmp::Reverse(h.chain_failed()),
                     std::cmp::Reverse(h.duration_ns()),
                 )
             }),

@@ -116,10 +116,7 @@ impl Plan {
     }
 
     fn keep(&self, hop: &Hop) -> bool {
-        fn any_failed(hop: &Hop) -> bool {
-            hop.failed() || hop.children.iter().any(any_failed)
-        }
-        (!self.errors || any_failed(hop))
+        (!self.errors || hop.chain_failed())
             && self
                 .slow
                 .is_none_or(|slow| hop.duration_ns() >= slow.as_nanos() as u64)

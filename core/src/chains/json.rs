@@ -43,7 +43,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Status;
-use super::link::{Hop, LinkKind, culprit};
+use super::link::{Hop, LinkKind, culprit, culprit_hop};
 use super::map::{self, Edge};
 use super::track::Span;
 use crate::escape::JsonBytes;
@@ -191,25 +191,16 @@ pub struct ChainRecord {
 
 impl From<&Hop> for ChainRecord {
     fn from(root: &Hop) -> Self {
-        fn count(hop: &Hop) -> (u64, bool) {
-            hop.children
-                .iter()
-                .map(count)
-                .fold((1, hop.failed()), |(n, failed), (m, f)| {
-                    (n + m, failed || f)
-                })
-        }
-        let (hops, failed) = count(root);
         let path = culprit(root);
-        let blamed = path.iter().fold(root, |hop, &i| &hop.children[i]);
+        let blamed = culprit_hop(root);
         // As the trees mark it: a lone hop that did not fail is no culprit.
         let blame = !path.is_empty() || root.failed() || !root.children.is_empty();
         ChainRecord {
             kind: "chain",
             root_id: root.main().id,
-            hops,
+            hops: root.hop_count() as u64,
             duration_ns: duration(root),
-            failed,
+            failed: root.chain_failed(),
             culprit_id: blame.then(|| blamed.main().id),
         }
     }

@@ -68,6 +68,27 @@ impl Hop {
         let children: u64 = self.children.iter().map(Hop::duration_ns).sum();
         self.duration_ns().saturating_sub(children)
     }
+
+    /// Whether this hop or one under it failed.
+    pub fn chain_failed(&self) -> bool {
+        self.failed() || self.children.iter().any(Hop::chain_failed)
+    }
+
+    /// Hops under this one, itself included.
+    pub fn hop_count(&self) -> usize {
+        1 + self.children.iter().map(Hop::hop_count).sum::<usize>()
+    }
+
+    /// The service's listening port: the server's own port when it was
+    /// seen, else the port its client called; `None` over a unix socket.
+    pub fn port(&self) -> Option<u16> {
+        let main = self.main();
+        match main.role {
+            Role::Server => main.local,
+            Role::Client => main.remote,
+        }
+        .map(|a| a.port())
+    }
 }
 
 /// Whether client span `c` and server span `s` are the same request.
@@ -293,6 +314,11 @@ pub fn culprit(root: &Hop) -> Vec<usize> {
     let mut best = (0, Vec::new());
     slowest(root, &mut Vec::new(), &mut best);
     best.1
+}
+
+/// The hop [`culprit`] names in `root`'s chain.
+pub fn culprit_hop(root: &Hop) -> &Hop {
+    culprit(root).iter().fold(root, |hop, &i| &hop.children[i])
 }
 
 #[cfg(test)]

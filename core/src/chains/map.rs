@@ -105,12 +105,7 @@ struct Tally {
 pub fn edges<'a>(roots: impl IntoIterator<Item = &'a Hop>, watched: Duration) -> Vec<Edge> {
     fn visit(hop: &Hop, tallies: &mut HashMap<Key, Tally>) {
         let main = hop.main();
-        let port = match (&hop.server, &hop.client) {
-            (Some(server), _) => server.local,
-            (None, Some(client)) => client.remote,
-            (None, None) => None,
-        }
-        .map(|a| a.port());
+        let port = hop.port();
         let process = |span: &super::track::Span| Process {
             pid: span.pid,
             comm: span.comm.clone(),

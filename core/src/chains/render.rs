@@ -12,7 +12,6 @@
 
 use super::Status;
 use super::link::{Hop, LinkKind, culprit};
-use super::track::Role;
 use crate::escape::escape;
 
 /// The text of a status, as a hop line shows it.
@@ -43,12 +42,7 @@ pub fn duration_text(ns: u64) -> String {
 /// One hop's line, without indentation.
 pub fn hop_line(hop: &Hop) -> String {
     let span = hop.main();
-    let port = match span.role {
-        Role::Server => span.local,
-        Role::Client => span.remote,
-    }
-    .map(|a| format!(" :{}", a.port()))
-    .unwrap_or_default();
+    let port = hop.port().map(|p| format!(" :{p}")).unwrap_or_default();
     let target = if span.request.target.is_empty() {
         String::new()
     } else {

@@ -2,7 +2,7 @@
 //! chain of hops it caused, the culprit marked. The list above, the
 //! selected chain's tree below; Enter opens a hop's process.
 
-use hostscope_core::chains::link::{Hop, LinkKind, culprit};
+use hostscope_core::chains::link::{LinkKind, culprit_hop};
 use hostscope_core::chains::render::{duration_text, hop_line, status_text};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -14,21 +14,6 @@ use super::processes::first_shown;
 use super::{Theme, fit};
 use crate::app::App;
 use crate::chains::{Order, Pane};
-
-fn failed(hop: &Hop) -> bool {
-    hop.failed() || hop.children.iter().any(failed)
-}
-
-fn hop_count(hop: &Hop) -> usize {
-    1 + hop.children.iter().map(hop_count).sum::<usize>()
-}
-
-/// The culprit hop of `root`.
-fn culprit_hop(root: &Hop) -> &Hop {
-    culprit(root)
-        .iter()
-        .fold(root, |hop, &i| hop.children.get(i).unwrap_or(hop))
-}
 
 pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
     if probe_missing(frame, area, app, "The request chains") {
@@ -67,7 +52,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
         .map(|(i, root)| {
             let span = root.main();
             let blamed = culprit_hop(root);
-            let style = if failed(root) {
+            let style = if root.chain_failed() {
                 theme.bad()
             } else {
                 ratatui::style::Style::new()
@@ -75,7 +60,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, app: &App) {
             let row = Row::new(vec![
                 Cell::from(duration_text(root.duration_ns())),
                 Cell::from(status_text(span.status.as_ref())),
-                Cell::from(hop_count(root).to_string()),
+                Cell::from(root.hop_count().to_string()),
                 Cell::from(fit(&hop_line(root), request_width)),
                 Cell::from(fit(&hop_line(blamed), culprit_width)),
             ])
