@@ -220,7 +220,7 @@ pub struct ChainsArgs {
     #[arg(long)]
     pub json: bool,
     /// Bytes of each socket read or write to copy (at most 4096).
-    #[arg(long, value_name = "BYTES", default_value_t = 512)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::cmd::chains::DEFAULT_PAYLOAD)]
     pub payload: u32,
     /// Size of the kernel's event ring buffer in KiB (a power of two, at
     /// least 4).

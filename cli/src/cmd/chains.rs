@@ -32,6 +32,30 @@ pub(crate) fn socket_io(name: &str) -> Option<SocketIo> {
         .map(|&(_, io)| io)
 }
 
+/// The probe rules that send socket records: every socket syscall that
+/// moves request bytes or opens a connection, as the tracker needs them.
+pub(crate) fn socket_rules() -> Vec<SyscallRule> {
+    let arch = Arch::native();
+    SOCKET_CALLS
+        .iter()
+        .filter_map(|&(name, io)| {
+            Some(SyscallRule {
+                nr: decode::sysno::number(arch, name)?,
+                captures: [Capture::None; 6],
+                at_entry: false,
+                noreturn: false,
+                deliver: Deliver::All,
+                replaces_image: false,
+                socket_io: Some(io),
+            })
+        })
+        .collect()
+}
+
+/// Bytes of each socket read or write copied by default: a request line
+/// and its headers, mostly.
+pub(crate) const DEFAULT_PAYLOAD: u32 = 512;
+
 /// Requests kept for the chains of one run (a few hundred MiB at most):
 /// a busy host watched for long would otherwise hold every request.
 const MAX_SPANS: usize = 500_000;
@@ -85,24 +109,9 @@ impl Plan {
     }
 
     fn probe_config(&self) -> ProbeConfig {
-        let arch = Arch::native();
-        let rules = SOCKET_CALLS
-            .iter()
-            .filter_map(|&(name, io)| {
-                Some(SyscallRule {
-                    nr: decode::sysno::number(arch, name)?,
-                    captures: [Capture::None; 6],
-                    at_entry: false,
-                    noreturn: false,
-                    deliver: Deliver::All,
-                    replaces_image: false,
-                    socket_io: Some(io),
-                })
-            })
-            .collect();
         ProbeConfig {
             scope: self.target.scope(),
-            rules,
+            rules: socket_rules(),
             data_bytes: 0,
             ring_kib: self.ring_kib,
             timed: false,

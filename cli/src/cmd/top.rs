@@ -138,7 +138,7 @@ fn probe_config() -> ProbeConfig {
         live: true,
         oom_records: false,
         fold_repeats: false,
-        socket_payload: Some(512),
+        socket_payload: Some(crate::cmd::chains::DEFAULT_PAYLOAD),
     }
 }
 
