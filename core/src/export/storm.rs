@@ -10,8 +10,29 @@ use super::record::Record;
 
 /// What makes two records repeats of each other: the kind and every field
 /// but those named in [`Storms::new`]'s `ignore` (a crash loop restarts
-/// under a new pid each time).
+/// under a new pid each time) and the [`Measure`]d ones.
 type Key = (&'static str, Vec<(&'static str, Vec<u8>)>);
+
+/// A number that differs between repeats without making them different
+/// events (a request's duration): the summary gives its maximum and mean
+/// over the window, under the names given here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    /// The field measured, a decimal integer.
+    pub field: &'static str,
+    /// The summary's field for the largest value.
+    pub max: &'static str,
+    /// The summary's field for the mean, rounded down.
+    pub avg: &'static str,
+}
+
+/// One measure's values in one window.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    max: u64,
+    sum: u128,
+    n: u64,
+}
 
 #[derive(Debug)]
 struct Open {
@@ -20,6 +41,8 @@ struct Open {
     /// Occurrences in the window, the first included.
     count: u64,
     opened: Instant,
+    /// Per [`Storms::measuring`] entry, the first occurrence included.
+    tallies: Vec<Tally>,
 }
 
 /// Folds repeats of a record within `window` of its first occurrence.
@@ -27,6 +50,7 @@ struct Open {
 pub struct Storms {
     window: Duration,
     ignore: &'static [&'static str],
+    measures: &'static [Measure],
     open: HashMap<Key, Open>,
 }
 
@@ -41,15 +65,25 @@ impl Storms {
         Storms {
             window,
             ignore,
+            measures: &[],
             open: HashMap::new(),
         }
+    }
+
+    /// Fields that do not make records different either, and whose
+    /// maximum and mean the summary reports.
+    pub fn measuring(mut self, measures: &'static [Measure]) -> Storms {
+        self.measures = measures;
+        self
     }
 
     fn key(&self, record: &Record) -> Key {
         let fields = record
             .fields
             .iter()
-            .filter(|(name, _)| !self.ignore.contains(name))
+            .filter(|(name, _)| {
+                !self.ignore.contains(name) && !self.measures.iter().any(|m| m.field == *name)
+            })
             .cloned()
             .collect();
         (record.msgid, fields)
@@ -66,6 +100,7 @@ impl Storms {
         let key = self.key(&record);
         if let Some(open) = self.open.get_mut(&key) {
             open.count += 1;
+            tally(self.measures, &record, &mut open.tallies);
             open.latest = Some(record);
             return Vec::new();
         }
@@ -80,12 +115,15 @@ impl Storms {
         {
             out.extend(self.summary(open));
         }
+        let mut tallies = vec![Tally::default(); self.measures.len()];
+        tally(self.measures, &record, &mut tallies);
         self.open.insert(
             key,
             Open {
                 latest: None,
                 count: 1,
                 opened: now,
+                tallies,
             },
         );
         out.push(record);
@@ -131,7 +169,34 @@ impl Storms {
         summary
             .fields
             .push(("window_s", format!("{secs}").into_bytes()));
+        for (measure, tally) in self.measures.iter().zip(&open.tallies) {
+            if tally.n > 0 {
+                let avg = tally.sum / u128::from(tally.n);
+                summary
+                    .fields
+                    .push((measure.max, tally.max.to_string().into_bytes()));
+                summary
+                    .fields
+                    .push((measure.avg, avg.to_string().into_bytes()));
+            }
+        }
         Some(summary)
+    }
+}
+
+/// Adds `record`'s values of `measures` to `tallies`; a value that is
+/// missing or not a number counts for nothing.
+fn tally(measures: &[Measure], record: &Record, tallies: &mut [Tally]) {
+    for (measure, tally) in measures.iter().zip(tallies) {
+        let value = record
+            .get(measure.field)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(value) = value {
+            tally.max = tally.max.max(value);
+            tally.sum += u128::from(value);
+            tally.n += 1;
+        }
     }
 }
 
@@ -212,5 +277,42 @@ mod tests {
         );
         assert_eq!(out[0].get("count"), Some(&b"2"[..]));
         assert_eq!(out[0].get("path"), Some(&b"/first"[..]));
+    }
+
+    #[test]
+    fn measured_fields_fold_and_the_summary_gives_their_max_and_mean() {
+        const DURATION: &[Measure] = &[Measure {
+            field: "duration_us",
+            max: "duration_max_us",
+            avg: "duration_avg_us",
+        }];
+        let request = |pid: u32, target: &str, us: u64| {
+            Record::new(
+                SystemTime::UNIX_EPOCH,
+                Severity::Warning,
+                "request",
+                format!("GET {target} -> 500 in {us} us at app[{pid}]"),
+            )
+            .field("pid", pid.to_string())
+            .field("target", target)
+            .field("duration_us", us.to_string())
+        };
+        let t0 = Instant::now();
+        let mut storms = Storms::new(Duration::from_secs(10), &["pid"]).measuring(DURATION);
+        assert_eq!(storms.offer(request(1, "/pay", 100), t0).len(), 1);
+        assert!(storms.offer(request(2, "/pay", 400), t0).is_empty());
+        assert!(storms.offer(request(1, "/pay", 250), t0).is_empty());
+        assert_eq!(
+            storms.offer(request(1, "/other", 100), t0).len(),
+            1,
+            "another target is another request"
+        );
+        let summaries = storms.due(t0 + Duration::from_secs(10));
+        assert_eq!(summaries.len(), 1, "{summaries:?}");
+        let s = &summaries[0];
+        assert_eq!(s.get("count"), Some(&b"3"[..]));
+        assert_eq!(s.get("duration_max_us"), Some(&b"400"[..]));
+        assert_eq!(s.get("duration_avg_us"), Some(&b"250"[..]));
+        assert_eq!(s.get("duration_us"), Some(&b"250"[..]), "the latest's own");
     }
 }
