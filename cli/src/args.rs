@@ -28,7 +28,8 @@ pub enum Command {
     /// Redis, PostgreSQL), with latency and status per hop and the culprit.
     Chains(ChainsArgs),
     /// Send what hostscope sees (execs, exits, OOM kills, missing and denied
-    /// files, losses) to syslog or the journal, until SIGTERM.
+    /// files, losses; failed and slow requests and their chains) to syslog
+    /// or the journal, until SIGTERM.
     Export(ExportArgs),
     /// List processes from /proc: CPU, memory, threads, container or unit.
     Ps(PsArgs),
@@ -61,13 +62,18 @@ pub struct TopArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Destinations: unix:///dev/log (the default), udp://HOST:PORT, tcp://HOST:PORT, journald.\nExamples:\n  hostscope export\n  hostscope export --to tcp://127.0.0.1:514 --events exec,exit,oom"
+    after_help = "Destinations: unix:///dev/log (the default), udp://HOST:PORT, tcp://HOST:PORT, journald.\nExamples:\n  hostscope export\n  hostscope export --to tcp://127.0.0.1:514 --events exec,exit,oom\n  hostscope export --events missing,denied,lost,request,chain --slow 500ms"
 )]
 pub struct ExportArgs {
     /// Where to send records. Repeatable.
     #[arg(long = "to", value_name = "URL", default_value = "unix:///dev/log")]
     pub to: Vec<String>,
-    /// Which events, comma-separated: exec, exit, oom, missing, denied, lost.
+    /// Which events, comma-separated: exec, exit, oom, missing, denied,
+    /// lost; and, not by default, request (failed or slow requests) and
+    /// chain (the chains of services behind them, with the culprit). These
+    /// two copy the start of every socket read and write on the host, which
+    /// costs CPU on each one (nginx served 0.75x the requests under the
+    /// same capture in `cargo xtask bench chains`).
     #[arg(
         long,
         value_name = "LIST",
@@ -83,6 +89,10 @@ pub struct ExportArgs {
     /// count.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub window: std::time::Duration,
+    /// With request or chain: a request or chain at least this long is
+    /// exported as slow.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub slow: std::time::Duration,
     /// Records held for each destination while it is slow or down; past it
     /// they are dropped, counted and reported.
     #[arg(long, value_name = "N", default_value_t = 10_000)]

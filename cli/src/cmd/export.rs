@@ -2,12 +2,14 @@
 //! service rather than a sidecar.
 //!
 //! Source: the probe over the whole host in its cheapest mode (exit-only;
-//! failed path lookups and the success that ends a search; execs, exits).
-//! Analyses: the enricher and, one window at a time, why-missing's
-//! classification, so that only misses that no later success explained
-//! (missing) and refusals (denied) are exported, with their counts; storms
-//! of anything else folded per window. Sinks: one sender per destination,
-//! each with its own queue, reconnection and loss count.
+//! failed path lookups and the success that ends a search; execs, exits;
+//! socket records only when requests or chains are asked for). Analyses:
+//! the enricher and, one window at a time, why-missing's classification, so
+//! that only misses that no later success explained (missing) and refusals
+//! (denied) are exported, with their counts; the chains tracker and linker,
+//! for failed and slow requests and chains; storms of anything else folded
+//! per window. Sinks: one sender per destination, each with its own queue,
+//! reconnection and loss count.
 
 use std::collections::HashSet;
 use std::io;
@@ -20,19 +22,23 @@ use hostscope_core::decode;
 use hostscope_core::enrich::Enricher;
 use hostscope_core::export::format::{self, Format};
 use hostscope_core::export::record::{Origin, Record, Severity};
+use hostscope_core::export::requests::{self, Requests};
 use hostscope_core::export::storm::Storms;
 use hostscope_core::export::transport::{Destination, Encode, Sender, Stats};
 use hostscope_core::model::{Arch, Event, Losses, ProcessExec, ProcessExit};
-use hostscope_ebpf::ProbeConfig;
+use hostscope_ebpf::{ProbeConfig, SyscallRule};
 
 use crate::args::ExportArgs;
 use crate::caps;
 use crate::cmd::UsageError;
+use crate::cmd::chains::{DEFAULT_PAYLOAD, socket_rules};
 use crate::cmd::why_missing::{LOOKUP_ERRNOS, rule};
 use crate::session::{self, Consumer, Target};
 
 /// The kinds of events `--events` can name.
-const KINDS: [&str; 6] = ["exec", "exit", "oom", "missing", "denied", "lost"];
+const KINDS: [&str; 8] = [
+    "exec", "exit", "oom", "missing", "denied", "lost", "request", "chain",
+];
 
 /// How long a sender may take to deliver its queue at exit.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,6 +51,7 @@ struct Plan {
     destinations: Vec<(Destination, Format)>,
     events: HashSet<&'static str>,
     window: Duration,
+    slow: Duration,
     queue: usize,
     ring_kib: u32,
 }
@@ -98,15 +105,21 @@ impl Plan {
             destinations,
             events,
             window: args.window,
+            slow: args.slow,
             queue: args.queue,
             ring_kib: args.ring_kib,
         })
     }
 
+    /// Whether socket calls are watched: for requests and chains only.
+    fn sockets(&self) -> bool {
+        self.events.contains("request") || self.events.contains("chain")
+    }
+
     fn probe_config(&self) -> ProbeConfig {
         let lookups = self.events.contains("missing") || self.events.contains("denied");
         let arch = Arch::native();
-        let rules = if lookups {
+        let mut rules: Vec<SyscallRule> = if lookups {
             decode::sysno::all(arch)
                 .filter(|(_, name)| *name != "write")
                 .filter_map(|(nr, name)| rule(nr, name))
@@ -114,6 +127,19 @@ impl Plan {
         } else {
             Vec::new()
         };
+        if self.sockets() {
+            // A syscall has one rule, and a socket rule would replace
+            // connect's lookup rule: a service that cannot find its unix
+            // socket would no longer be a `missing` record. The tracker
+            // does without connect: whoever writes a connection's first
+            // request is its client.
+            let looked_up: HashSet<u32> = rules.iter().map(|r| r.nr).collect();
+            rules.extend(
+                socket_rules()
+                    .into_iter()
+                    .filter(|r| !looked_up.contains(&r.nr)),
+            );
+        }
         ProbeConfig {
             scope: hostscope_ebpf::Scope::All,
             rules,
@@ -125,7 +151,7 @@ impl Plan {
             live: false,
             oom_records: self.events.contains("oom"),
             fold_repeats: false,
-            socket_payload: None,
+            socket_payload: self.sockets().then_some(DEFAULT_PAYLOAD),
         }
     }
 }
@@ -169,9 +195,13 @@ async fn export(plan: &Plan) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     exporter.losses_changed(finished.delivered, finished.losses)?;
-    exporter.close_window();
-    for record in exporter.storms.flush() {
-        exporter.send(record);
+    exporter.finish();
+    if exporter.requests_dropped > 0 {
+        eprintln!(
+            "hostscope: {} requests past the first {} of a window were not kept: they are in no request or chain record",
+            exporter.requests_dropped,
+            Requests::MAX_SPANS
+        );
     }
     for (name, sender) in exporter.senders {
         let Stats {
@@ -196,6 +226,10 @@ struct Exporter {
     /// The lookups of the current window, classified when it closes.
     analyzer: Analyzer,
     window_started: Instant,
+    /// Requests and chains, when asked for.
+    requests: Option<Requests>,
+    /// Spans the requests did not keep, over the whole run.
+    requests_dropped: u64,
     storms: Storms,
     senders: Vec<(String, Sender)>,
     /// The probe's counters when last reported.
@@ -210,9 +244,20 @@ impl Exporter {
             enricher: Enricher::new(true),
             analyzer: Analyzer::new(None),
             window_started: Instant::now(),
-            // A crash loop restarts under a new pid every time: the pid
-            // does not make an exec or exit a different event.
-            storms: Storms::new(plan.window, &["pid"]),
+            requests: plan.sockets().then(|| {
+                Requests::new(
+                    plan.events.contains("request"),
+                    plan.events.contains("chain"),
+                    plan.slow,
+                    Requests::MAX_SPANS,
+                )
+            }),
+            requests_dropped: 0,
+            // A crash loop restarts under a new pid every time, a forking
+            // server answers under many: the pid does not make an exec, an
+            // exit or a request a different event, nor does a duration.
+            storms: Storms::new(plan.window, &["pid", "root_pid", "culprit_pid"])
+                .measuring(requests::DURATIONS),
             senders,
             reported: Losses::default(),
         }
@@ -225,8 +270,8 @@ impl Exporter {
         }
     }
 
-    fn offer(&mut self, record: Record) {
-        for record in self.storms.offer(record, Instant::now()) {
+    fn offer(&mut self, record: Record, now: Instant) {
+        for record in self.storms.offer(record, now) {
             self.send(record);
         }
     }
@@ -247,7 +292,7 @@ impl Exporter {
         .field("pid", exec.pid.to_string())
         .field("comm", comm)
         .field("filename", exec.filename.clone());
-        self.offer(record);
+        self.offer(record, Instant::now());
     }
 
     fn exit(&mut self, exit: &ProcessExit) {
@@ -276,20 +321,63 @@ impl Exporter {
             (Some(sig), _) => record.field("signal", sig.to_string()),
             (None, code) => record.field("code", code.unwrap_or(0).to_string()),
         };
-        self.offer(record);
+        self.offer(record, Instant::now());
     }
 
-    /// Ends the current window of lookups: what it found missing or denied
-    /// goes out, one record per entry with its count.
-    fn close_window(&mut self) {
+    /// Ends the current window: what its lookups found missing or denied
+    /// goes out, one record per entry with its count, and so do the
+    /// requests and chains complete by now.
+    fn close_window(&mut self, now: Instant) {
+        self.window_started = now;
+        self.close_lookups();
+        if let Some(requests) = &mut self.requests {
+            for record in requests.close_window() {
+                self.offer(record, now);
+            }
+        }
+        self.report_dropped();
+    }
+
+    /// At exit: the last window, every request and chain held, and the
+    /// storms' summaries.
+    fn finish(&mut self) {
+        let now = Instant::now();
+        self.close_lookups();
+        if let Some(requests) = &mut self.requests {
+            for record in requests.finish() {
+                self.offer(record, now);
+            }
+        }
+        self.report_dropped();
+        for record in self.storms.flush() {
+            self.send(record);
+        }
+    }
+
+    fn close_lookups(&mut self) {
         let analyzer = std::mem::replace(&mut self.analyzer, Analyzer::new(None));
-        self.window_started = Instant::now();
         let report = analyzer.report();
         for process in &report.processes {
             for record in lookup_records(process, &self.events, self.window) {
                 self.send(record);
             }
         }
+    }
+
+    /// Says how many requests were not kept since the last window.
+    fn report_dropped(&mut self) {
+        let dropped = self.requests.as_mut().map_or(0, Requests::take_dropped);
+        self.requests_dropped += dropped;
+        if dropped == 0 || !self.events.contains("lost") {
+            return;
+        }
+        let message = format!(
+            "hostscope dropped {dropped} requests past the first {} of a window: they are in no request or chain record (a shorter --window keeps more per second)",
+            Requests::MAX_SPANS
+        );
+        let record = Record::new(SystemTime::now(), Severity::Warning, "lost", message)
+            .field("requests_dropped", dropped.to_string());
+        self.send(record);
     }
 }
 
@@ -322,8 +410,13 @@ impl Consumer for Exporter {
                     filename: exec.filename,
                 });
             }
+            Event::Socket(call) => {
+                if let Some(requests) = &mut self.requests {
+                    requests.observe(&call);
+                }
+            }
             // Not asked for (the analyzer of a window folds repeats itself).
-            Event::Repeat(_) | Event::Socket(_) => {}
+            Event::Repeat(_) => {}
             Event::Oom(oom) => {
                 let mut message = oom.comm.clone();
                 message.extend_from_slice(
@@ -338,7 +431,7 @@ impl Consumer for Exporter {
                     .field("comm", oom.comm)
                     .field("uid", oom.uid.to_string())
                     .field("trigger", oom.trigger.to_string());
-                self.offer(record);
+                self.offer(record, Instant::now());
             }
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
@@ -358,11 +451,14 @@ impl Consumer for Exporter {
 
     fn flush(&mut self) -> io::Result<()> {
         let now = Instant::now();
-        if now.duration_since(self.window_started) >= self.window.max(Duration::from_secs(1)) {
-            self.close_window();
-        }
+        // Summaries before a new window's records: a storm opened at the
+        // last close then counts that window's repeats alone, and the new
+        // window's first occurrence goes out at once.
         for record in self.storms.due(now) {
             self.send(record);
+        }
+        if now.duration_since(self.window_started) >= self.window.max(Duration::from_secs(1)) {
+            self.close_window(now);
         }
         Ok(())
     }
@@ -483,4 +579,51 @@ fn unix_time(ts_ns: u64) -> SystemTime {
 
 fn hostname() -> String {
     String::from_utf8_lossy(&hostscope_core::host::hostname()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    fn plan(args: &[&str]) -> Plan {
+        let cli = Cli::try_parse_from(["hostscope", "export"].iter().chain(args))
+            .expect("valid arguments");
+        let Command::Export(args) = cli.command else {
+            panic!("not export")
+        };
+        Plan::from_args(&args).expect("a plan")
+    }
+
+    fn rule_of<'a>(config: &'a ProbeConfig, name: &str) -> Option<&'a SyscallRule> {
+        let nr = decode::sysno::number(Arch::native(), name).expect("a syscall");
+        config.rules.iter().find(|r| r.nr == nr)
+    }
+
+    #[test]
+    fn socket_capture_is_only_for_requests_and_chains_and_connect_stays_a_lookup() {
+        let default = plan(&[]);
+        assert_eq!(default.slow, Duration::from_secs(1));
+        let default = default.probe_config();
+        assert_eq!(default.socket_payload, None, "socket capture is opt-in");
+        assert!(default.rules.iter().all(|r| r.socket_io.is_none()));
+
+        let chains = plan(&["--events", "chain", "--slow", "250ms"]);
+        assert_eq!(chains.slow, Duration::from_millis(250));
+        let config = chains.probe_config();
+        assert_eq!(config.socket_payload, Some(DEFAULT_PAYLOAD));
+        assert_eq!(config.rules, socket_rules(), "as hostscope chains asks");
+
+        let both = plan(&["--events", "missing,request"]).probe_config();
+        let socket = |name| rule_of(&both, name).and_then(|r| r.socket_io);
+        assert!(socket("read").is_some() && socket("sendmsg").is_some());
+        assert!(
+            rule_of(&both, "connect").is_some() && socket("connect").is_none(),
+            "a failed connect to a unix socket path is still a lookup"
+        );
+        let nrs: HashSet<u32> = both.rules.iter().map(|r| r.nr).collect();
+        assert_eq!(nrs.len(), both.rules.len(), "one rule per syscall");
+    }
 }

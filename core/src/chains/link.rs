@@ -323,26 +323,19 @@ pub fn culprit_hop(root: &Hop) -> &Hop {
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
-
     use super::super::render::render_chain;
+    use super::super::socket_call;
     use super::super::track::Tracker;
     use super::*;
     use crate::model::{Arch, SocketCall, SocketInfo};
-
-    const MS: u64 = 1_000_000;
 
     struct Net {
         tracker: Tracker,
         spans: Vec<Span>,
     }
 
-    fn addr(port: u16) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], port))
-    }
-
     impl Net {
-        #[allow(clippy::too_many_arguments)]
+        #[expect(clippy::too_many_arguments, reason = "socket_call's, passed on")]
         fn call(
             &mut self,
             name: &str,
@@ -355,27 +348,7 @@ mod tests {
             at_ms: f64,
             payload: &[u8],
         ) {
-            let arch = Arch::native();
-            let call = SocketCall {
-                ts_ns: (at_ms * MS as f64) as u64,
-                pid,
-                tid,
-                comm: comm.as_bytes().to_vec(),
-                arch,
-                nr: crate::decode::sysno::number(arch, name).expect("a syscall"),
-                ret: if payload.is_empty() {
-                    0
-                } else {
-                    payload.len() as i64
-                },
-                socket: SocketInfo {
-                    id: sock,
-                    peer: 0,
-                    local: Some(addr(local)),
-                    remote: Some(addr(remote)),
-                },
-                payload: payload.to_vec(),
-            };
+            let call = socket_call(name, pid, tid, comm, sock, local, remote, at_ms, payload);
             self.spans.extend(self.tracker.observe(&call));
         }
     }

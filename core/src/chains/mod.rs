@@ -167,6 +167,42 @@ pub fn parser(protocol: Protocol, carries_requests: bool) -> Box<dyn Parser> {
     }
 }
 
+/// One socket call over loopback TCP, for the tests that feed a tracker:
+/// `local` and `remote` are ports on 127.0.0.1, `at_ms` the time, and an
+/// empty `payload` an end of stream.
+#[cfg(test)]
+#[expect(clippy::too_many_arguments, reason = "one per field a test varies")]
+pub(crate) fn socket_call(
+    name: &str,
+    pid: u32,
+    tid: u32,
+    comm: &str,
+    sock: u64,
+    local: u16,
+    remote: u16,
+    at_ms: f64,
+    payload: &[u8],
+) -> crate::model::SocketCall {
+    let arch = crate::model::Arch::native();
+    let addr = |port| Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    crate::model::SocketCall {
+        ts_ns: (at_ms * 1e6) as u64,
+        pid,
+        tid,
+        comm: comm.as_bytes().to_vec(),
+        arch,
+        nr: crate::decode::sysno::number(arch, name).expect("a syscall"),
+        ret: payload.len() as i64,
+        socket: crate::model::SocketInfo {
+            id: sock,
+            peer: 0,
+            local: addr(local),
+            remote: addr(remote),
+        },
+        payload: payload.to_vec(),
+    }
+}
+
 /// Hostile input for the parsers' tests.
 #[cfg(test)]
 pub(crate) mod fuzz {

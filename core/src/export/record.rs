@@ -35,7 +35,8 @@ pub struct Record {
     pub severity: Severity,
     pub facility: Facility,
     /// What kind of event: `exec`, `exit`, `oom`, `missing`, `denied`,
-    /// `lost` (RFC 5424 MSGID: printable ASCII, at most 32 characters).
+    /// `lost`, `request`, `chain` (RFC 5424 MSGID: printable ASCII, at most
+    /// 32 characters).
     pub msgid: &'static str,
     /// The event's fields, in order: `pid`, `comm`, `path`, `errno`,
     /// `count`… Names are ours (ASCII, no `=`, space, `]` or `"`); values
