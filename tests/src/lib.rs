@@ -1,9 +1,12 @@
 //! Helpers shared by the end-to-end tests: finding the binary, building small
-//! C workloads, and reading JSON Lines output.
+//! C workloads, reading JSON Lines output, and the services that the chains
+//! and export tests watch ([`stack`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+pub mod stack;
 
 /// The `hostscope` binary built by cargo for this workspace.
 pub fn hostscope() -> Command {
