@@ -1,13 +1,14 @@
 //! `hostscope export` end to end, against a real rsyslog (Debian's) that the
 //! tests start on loopback ports and a unix socket in a temp dir, with a
-//! template that writes app-name, procid, msgid, structured data and
-//! message, one record per line.
+//! template that writes severity, app-name, procid, msgid, structured data
+//! and message, one record per line.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hostscope_tests::stack::{SECRET, Stack};
 use hostscope_tests::{TempDir, free_port, hostscope, unique};
 
 /// An rsyslogd of our own, stopped when dropped.
@@ -41,7 +42,7 @@ module(load="imtcp")
 input(type="imtcp" address="127.0.0.1" port="{tcp}")
 module(load="imudp")
 input(type="imudp" address="127.0.0.1" port="{udp}")
-template(name="fields" type="string" string="%app-name%|%procid%|%msgid%|%structured-data%|%msg%\n")
+template(name="fields" type="string" string="%syslogseverity%|%app-name%|%procid%|%msgid%|%structured-data%|%msg%\n")
 *.* action(type="omfile" file="{d}/out.log" template="fields")
 "#,
             tcp = self.tcp,
@@ -117,6 +118,8 @@ impl Drop for Rsyslog {
 #[derive(Debug, Clone)]
 struct Line {
     raw: String,
+    /// RFC 5424's number: 4 warning, 5 notice.
+    severity: String,
     app: String,
     procid: String,
     msgid: String,
@@ -126,9 +129,10 @@ struct Line {
 
 impl Line {
     fn parse(raw: &str) -> Line {
-        let mut parts = raw.splitn(5, '|');
+        let mut parts = raw.splitn(6, '|');
         let mut next = || parts.next().unwrap_or("").to_owned();
         Line {
+            severity: next(),
             app: next(),
             procid: next(),
             msgid: next(),
@@ -592,4 +596,165 @@ fn the_probe_s_losses_are_exported() {
     assert!(lost.msg.contains("lost"), "{}", lost.raw);
     let (code, stderr) = export.stop();
     assert_eq!(code, 0, "{stderr}");
+}
+
+/// Failed requests and their chain, from the services of the chains tests
+/// (nginx -> a Python service -> Redis, whose session key has expired, and
+/// PostgreSQL behind a second service): one chain per request naming the
+/// Redis nil as the culprit of nginx's 502, the service's 503 once (its own
+/// view, not nginx's view of the same request), repeats folded, secrets
+/// nowhere.
+#[test]
+fn failed_requests_and_the_chain_behind_them_arrive_folded_and_without_secrets() {
+    let dir = TempDir::new("hs-export-chains");
+    let stack = Stack::start(dir.path());
+    let rsyslog = Rsyslog::start(dir.path());
+    let tcp = format!("tcp://127.0.0.1:{}", rsyslog.tcp);
+    let export = Export::start(
+        dir.path(),
+        &[
+            "--to",
+            &tcp,
+            "--events",
+            "request,chain",
+            "--window",
+            "2s",
+            "--slow",
+            "10s",
+        ],
+    );
+    // The probe is loaded before that line; let the ring buffer reader start.
+    std::thread::sleep(Duration::from_millis(500));
+    const SENT: usize = 5;
+    let client = stack.client(SENT);
+    let answers = String::from_utf8_lossy(&client.stdout).into_owned();
+    assert_eq!(
+        answers.lines().filter(|l| l.starts_with("502 ")).count(),
+        SENT,
+        "nginx answered 502 each time: {answers}{}\n{}",
+        String::from_utf8_lossy(&client.stderr),
+        stack.service_log()
+    );
+
+    let nginx_port = stack.nginx_port.to_string();
+    let app_port = stack.app_port.to_string();
+    let ours = |l: &&Line, msgid: &str, port_field: &str, port: &str| {
+        l.msgid == msgid && l.param(port_field).as_deref() == Some(port)
+    };
+    let folded = |l: &Line| l.param("count").and_then(|c| c.parse::<u64>().ok());
+    let lines = rsyslog.wait_for(
+        "the folded chain and the 503",
+        Duration::from_secs(30),
+        |lines| {
+            lines
+                .iter()
+                .any(|l| ours(&l, "chain", "root_port", &nginx_port) && folded(l) >= Some(2))
+                && lines.iter().any(|l| ours(&l, "request", "port", &app_port))
+        },
+    );
+    let (code, stderr) = export.stop();
+    assert_eq!(code, 0, "{stderr}");
+    let all = rsyslog.lines();
+    let context = all
+        .iter()
+        .map(|l| l.raw.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+
+    let chains: Vec<&Line> = lines
+        .iter()
+        .filter(|l| ours(l, "chain", "root_port", &nginx_port))
+        .collect();
+    let (worker, redis) = (stack.worker.to_string(), stack.redis.pid().to_string());
+    let redis_port = stack.redis_port.to_string();
+    for chain in &chains {
+        let param = |name: &str| chain.param(name).unwrap_or_default();
+        assert_eq!(param("root_comm"), "nginx", "{}", chain.raw);
+        assert_eq!(param("root_pid"), worker, "{}", chain.raw);
+        assert_eq!(param("root_operation"), "GET", "{}", chain.raw);
+        assert_eq!(param("root_target"), "/checkout", "{}", chain.raw);
+        assert_eq!(param("root_status"), "502", "{}", chain.raw);
+        assert_eq!(param("culprit_comm"), "redis-server", "{}", chain.raw);
+        assert_eq!(param("culprit_pid"), redis, "{}", chain.raw);
+        assert_eq!(param("culprit_port"), redis_port, "{}", chain.raw);
+        assert_eq!(param("culprit_operation"), "GET", "{}", chain.raw);
+        assert_eq!(param("culprit_target"), "session:42", "{}", chain.raw);
+        assert_eq!(param("culprit_status"), "(nil)", "{}", chain.raw);
+        assert_eq!(
+            param("hops"),
+            "6",
+            "nginx, the app, GET and PING, orders, the query: {}",
+            chain.raw
+        );
+        assert_eq!(chain.severity, "4", "a warning: {}", chain.raw);
+        assert!(
+            chain.msg.starts_with(&format!(
+                "GET /checkout at nginx[{worker}] :{nginx_port} 502 in "
+            )) && chain.msg.contains(&format!(
+                "; culprit GET session:42 at redis-server[{redis}] :{redis_port} (nil)"
+            )),
+            "{}",
+            chain.raw
+        );
+    }
+    assert!(
+        chains.len() < SENT,
+        "{SENT} identical chains fold into fewer records:\n{context}"
+    );
+    let summary = chains
+        .iter()
+        .find(|l| folded(l) >= Some(2))
+        .expect("a folded chain");
+    assert_eq!(
+        summary.param("window_s").as_deref(),
+        Some("2"),
+        "{}",
+        summary.raw
+    );
+    assert!(
+        summary
+            .param("root_duration_max_us")
+            .is_some_and(|us| us.parse::<u64>().is_ok()),
+        "{}",
+        summary.raw
+    );
+
+    // The app's 503, from its own end of the connection: nginx's view of
+    // the same request is not a second record.
+    let app: Vec<&Line> = lines
+        .iter()
+        .filter(|l| ours(l, "request", "port", &app_port))
+        .collect();
+    for request in &app {
+        let param = |name: &str| request.param(name).unwrap_or_default();
+        assert_eq!(param("role"), "server", "{}", request.raw);
+        assert_eq!(param("comm"), "python3", "{}", request.raw);
+        assert_eq!(param("pid"), stack.app.pid().to_string(), "{}", request.raw);
+        assert_eq!(param("protocol"), "http", "{}", request.raw);
+        assert_eq!(param("status"), "503", "{}", request.raw);
+        assert_eq!(param("target"), "/checkout", "{}", request.raw);
+        assert!(
+            param("duration_us").parse::<u64>().is_ok(),
+            "{}",
+            request.raw
+        );
+        assert_eq!(request.severity, "4", "{}", request.raw);
+        assert!(
+            request.msg.starts_with("GET /checkout -> 503 in ")
+                && request
+                    .msg
+                    .contains(&format!(" at python3[{}] :{app_port}", stack.app.pid())),
+            "{}",
+            request.raw
+        );
+    }
+    assert!(
+        !all.iter().any(|l| ours(&l, "request", "port", &redis_port)),
+        "a nil is an answer, not a failed request:\n{context}"
+    );
+    assert!(
+        !all.iter().any(|l| l.raw.contains(SECRET)),
+        "a secret reached the log:\n{context}"
+    );
+    assert!(stderr.contains("records sent"), "{stderr}");
 }
