@@ -254,6 +254,16 @@ pub struct SocketCall {
     pub payload: Vec<u8>,
 }
 
+/// The end of a TCP connection, however it ended (seen by the kernel, not
+/// in any process's syscall).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketClose {
+    /// Unix time, in nanoseconds.
+    pub ts_ns: u64,
+    /// The socket, as [`SocketInfo::id`].
+    pub id: u64,
+}
+
 /// Everything the probe delivers, in the order it was delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -271,6 +281,9 @@ pub enum Event {
     Repeat(LookupRepeat),
     /// Only when the probe is asked for socket records.
     Socket(SocketCall),
+    /// Only when the probe is asked for socket records; for every TCP
+    /// socket of the host, whether or not its process is a target.
+    SocketClosed(SocketClose),
 }
 
 /// Events the probe could not deliver whole, by cause. Summed over all CPUs.

@@ -929,6 +929,34 @@ int hs_sys_exit(u64 *ctx)
 	return 0;
 }
 
+#define HS_TCP_CLOSE 7
+
+/* The end of a TCP connection, whoever ended it: a socket reaching
+ * TCP_CLOSE. It often runs in softirq context, on behalf of no process, so
+ * it is not filtered by target: one record per connection is cheap, and
+ * user space ignores sockets it never saw. Unix sockets have no such
+ * tracepoint; their end shows as a read of 0 bytes. */
+SEC("tp_btf/inet_sock_set_state")
+int hs_sock_state(u64 *ctx)
+{
+	if (!cfg_sockio || (int)ctx[2] != HS_TCP_CLOSE || !sockets_wanted())
+		return 0;
+	/* Built on the stack, not in the per-CPU scratch: a softirq can
+	 * interrupt the syscall program in the middle of its record. */
+	struct hs_event ev = {};
+	ev.kind = HS_EV_SOCKCLOSE;
+	ev.ts_ns = bpf_ktime_get_ns();
+	ev.flags = HS_EVF_NO_DURATION;
+	ev.args[0] = ctx[0];
+	ev.size = sizeof(ev);
+	/* No wakeup of its own: the reader polls, and a close is no hurry. */
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_NO_WAKEUP))
+		count(HS_STAT_RING_FULL);
+	else
+		count(HS_STAT_DELIVERED);
+	return 0;
+}
+
 /* Children of a followed process are traced from their first instruction;
  * every new thread of a traced process skips its first syscall exit (the
  * return from clone, whose entry it never made). */

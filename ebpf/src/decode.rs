@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use hostscope_core::model::{
     Arch, Captured, Event, LookupRepeat, ProcessExec, ProcessExit, ProcessFork, ProcessOom,
-    SocketCall, SocketInfo, SyscallEvent,
+    SocketCall, SocketClose, SocketInfo, SyscallEvent,
 };
 
 use crate::abi::{self, CaptureHeader, EventHeader};
@@ -91,6 +91,10 @@ impl Decoder {
                     payload: payload.map(|c| c.bytes.to_vec()).unwrap_or_default(),
                 })))
             }
+            abi::EV_SOCKCLOSE => Ok(Some(Event::SocketClosed(SocketClose {
+                ts_ns,
+                id: h.args[0],
+            }))),
             abi::EV_REPEAT => Ok(Some(Event::Repeat(LookupRepeat {
                 ts_ns,
                 pid: h.tgid,

@@ -200,11 +200,13 @@ impl Probe {
             ("hs_exec", "sched_process_exec"),
             ("hs_exit", "sched_process_exit"),
             ("hs_oom", "mark_victim"),
+            ("hs_sock_state", "inet_sock_set_state"),
         ] {
             let unused = match program {
                 "hs_sys_enter" => !config.timed,
                 "hs_exec" => !config.exec_records,
                 "hs_oom" => !config.oom_records,
+                "hs_sock_state" => config.socket_payload.is_none(),
                 _ => false,
             };
             if unused {

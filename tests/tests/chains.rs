@@ -94,3 +94,70 @@ fn a_failure_three_services_deep_is_one_chain_with_the_culprit_marked() {
     );
     assert!(stderr.contains("requests never answered"), "{stderr}");
 }
+
+/// A protocol hostscope does not know (bytes that are no HTTP, RESP or
+/// PostgreSQL) is still shown: one span per connection, with the bytes
+/// each way, from its connect or accept to its end. The connection ends
+/// in the kernel's TCP state machine (the client closes without reading an
+/// end of stream), which is what the probe's close record reports.
+#[test]
+fn a_connection_of_an_unknown_protocol_is_one_span_with_its_bytes_each_way() {
+    let script = r#"
+import socket, sys, threading, time
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+port = srv.getsockname()[1]
+def serve():
+    conn, _ = srv.accept()
+    got = 0
+    while got < 300:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        got += len(chunk)
+    conn.sendall(b"\x00\x02" + b"z" * 998)
+    time.sleep(0.5)
+    conn.close()
+t = threading.Thread(target=serve)
+t.start()
+c = socket.create_connection(("127.0.0.1", port))
+c.sendall(b"\x7fHSOPAQUE" + b"\x01" * 91)
+c.sendall(b"\x01" * 200)
+left = 1000
+while left > 0:
+    left -= len(c.recv(4096))
+c.close()
+t.join()
+print(port)
+"#;
+    let out = hostscope()
+        .args(["chains", "--", "python3", "-c", script])
+        .output()
+        .expect("run hostscope chains");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let port = stdout
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("the script's port first:\n{stdout}\n{stderr}"));
+    // Both ends of the one connection are one hop, shown from the server.
+    let hops: Vec<&str> = stdout.lines().filter(|l| l.starts_with("CONN")).collect();
+    assert_eq!(
+        hops.len(),
+        1,
+        "one connection-level hop:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        hops[0].starts_with("CONN 1000 B out, 300 B in  python3["),
+        "bytes each way, as the server sent and read them: {}",
+        hops[0]
+    );
+    assert!(
+        hops[0].contains(&format!(":{port}  closed  ")),
+        "the service's port and the end of the connection: {}",
+        hops[0]
+    );
+}

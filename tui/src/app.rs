@@ -12,7 +12,7 @@ use hostscope_core::procfs::{Detail, SIGNALS, Snapshot};
 
 use crate::chains::{self, Chains};
 use crate::feed::ProbeControl;
-use crate::live::{Failures, GroupKey, LiveBatch, Stream};
+use crate::live::{Failures, GroupKey, LiveBatch, SocketNews, Stream};
 use crate::table::{self, Arrangement, Column, Line, Row};
 use crate::text;
 
@@ -431,8 +431,11 @@ fn live(app: &mut App, batch: LiveBatch) {
             format!("{:<15} {}", text::clean(&record.comm), record.line),
         );
     }
-    for call in &batch.sockets {
-        app.chains.observe(call);
+    for news in &batch.sockets {
+        match news {
+            SocketNews::Call(call) => app.chains.observe(call),
+            SocketNews::Closed(close) => app.chains.closed(close),
+        }
     }
     for pid in batch.exited {
         app.failures.exited(pid);

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use hostscope_core::chains::link::{self, Hop};
 use hostscope_core::chains::track::{Span, Tracker};
-use hostscope_core::model::SocketCall;
+use hostscope_core::model::{SocketCall, SocketClose};
 
 /// How the chains are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,11 +64,22 @@ impl Chains {
     pub fn observe(&mut self, call: &SocketCall) {
         self.calls += 1;
         for span in self.tracker.observe(call) {
-            if self.spans.len() == Self::SPANS {
-                self.spans.pop_front();
-            }
-            self.spans.push_back(span);
+            self.keep(span);
         }
+    }
+
+    /// Takes the end of a TCP connection.
+    pub fn closed(&mut self, close: &SocketClose) {
+        if let Some(span) = self.tracker.closed(close) {
+            self.keep(span);
+        }
+    }
+
+    fn keep(&mut self, span: Span) {
+        if self.spans.len() == Self::SPANS {
+            self.spans.pop_front();
+        }
+        self.spans.push_back(span);
     }
 
     /// Rebuilds the chains from the spans kept.

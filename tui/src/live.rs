@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 
 use hostscope_core::analysis::why_missing::{self, Lookup, Observation};
 use hostscope_core::enrich::Enricher;
-use hostscope_core::model::{Event, Losses, SocketCall, SyscallEvent};
+use hostscope_core::model::{Event, Losses, SocketCall, SocketClose, SyscallEvent};
 use hostscope_core::output::text;
 
 /// One syscall the probe delivered, ready for the views.
@@ -44,8 +44,15 @@ pub struct LiveBatch {
     pub losses: Losses,
     /// Records that did not decode (a probe/decoder mismatch: a bug).
     pub malformed: u64,
-    /// Socket calls, for the Chains screen.
-    pub sockets: Vec<SocketCall>,
+    /// Socket calls and connection ends, in order, for the Chains screen.
+    pub sockets: Vec<SocketNews>,
+}
+
+/// What the Chains screen is told about sockets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SocketNews {
+    Call(SocketCall),
+    Closed(SocketClose),
 }
 
 /// Turns probe events into [`LiveRecord`]s, keeping the per-process path
@@ -71,7 +78,8 @@ impl Converter {
     pub fn convert(&mut self, event: Event, batch: &mut LiveBatch) {
         let (records, exited) = (&mut batch.records, &mut batch.exited);
         match event {
-            Event::Socket(call) => batch.sockets.push(call),
+            Event::Socket(call) => batch.sockets.push(SocketNews::Call(call)),
+            Event::SocketClosed(close) => batch.sockets.push(SocketNews::Closed(close)),
             Event::Syscall(ev) => records.push(self.syscall(&ev)),
             Event::Fork(fork) => self.enricher.forked(&fork),
             // Not asked for.

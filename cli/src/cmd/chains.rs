@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use hostscope_core::chains::json::{self, EdgeRecord, SummaryRecord};
 use hostscope_core::chains::link::{self, Hop};
 use hostscope_core::chains::track::{Span, Tracker};
-use hostscope_core::chains::{map, render};
+use hostscope_core::chains::{Protocol, map, render};
 use hostscope_core::decode;
 use hostscope_core::model::{Arch, Capture, Event};
 use hostscope_ebpf::{Deliver, ProbeConfig, SocketIo, SyscallRule};
@@ -125,10 +125,13 @@ impl Plan {
     }
 
     fn keep(&self, hop: &Hop) -> bool {
+        // A connection of no known protocol is never slow: how long it
+        // lived is not a latency.
         (!self.errors || hop.chain_failed())
-            && self
-                .slow
-                .is_none_or(|slow| hop.duration_ns() >= slow.as_nanos() as u64)
+            && self.slow.is_none_or(|slow| {
+                hop.main().protocol != Protocol::Opaque
+                    && hop.duration_ns() >= slow.as_nanos() as u64
+            })
     }
 }
 
@@ -207,6 +210,16 @@ async fn watch(plan: &Plan, program: Option<std::path::PathBuf>) -> anyhow::Resu
     Ok(code)
 }
 
+impl Collector {
+    fn keep(&mut self, span: Span) {
+        if self.spans.len() < MAX_SPANS {
+            self.spans.push(span);
+        } else {
+            self.dropped += 1;
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Collector {
     tracker: Tracker,
@@ -220,14 +233,18 @@ struct Collector {
 
 impl Consumer for Collector {
     fn event(&mut self, event: Event) -> io::Result<()> {
-        if let Event::Socket(call) = event {
-            for span in self.tracker.observe(&call) {
-                if self.spans.len() < MAX_SPANS {
-                    self.spans.push(span);
-                } else {
-                    self.dropped += 1;
+        match event {
+            Event::Socket(call) => {
+                for span in self.tracker.observe(&call) {
+                    self.keep(span);
                 }
             }
+            Event::SocketClosed(close) => {
+                if let Some(span) = self.tracker.closed(&close) {
+                    self.keep(span);
+                }
+            }
+            _ => {}
         }
         Ok(())
     }

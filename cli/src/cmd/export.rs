@@ -415,6 +415,11 @@ impl Consumer for Exporter {
                     requests.observe(&call);
                 }
             }
+            Event::SocketClosed(close) => {
+                if let Some(requests) = &mut self.requests {
+                    requests.closed(&close);
+                }
+            }
             // Not asked for (the analyzer of a window folds repeats itself).
             Event::Repeat(_) => {}
             Event::Oom(oom) => {

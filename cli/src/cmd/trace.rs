@@ -198,7 +198,11 @@ impl Consumer for Sink {
             }
             Event::Fork(fork) => self.enricher.forked(&fork),
             // Not asked for: the joined execve record says the same.
-            Event::Exec(_) | Event::Oom(_) | Event::Repeat(_) | Event::Socket(_) => {}
+            Event::Exec(_)
+            | Event::Oom(_)
+            | Event::Repeat(_)
+            | Event::Socket(_)
+            | Event::SocketClosed(_) => {}
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
                 if self.summary.is_some() {

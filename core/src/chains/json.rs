@@ -16,10 +16,12 @@
 //!   inferred; null for a root), `ends` (`"both"` when the client's and the
 //!   server's views were paired by their connection, an exact link between
 //!   two processes; `"client"` or `"server"` when only that end was
-//!   watched), `protocol` (`"http"`, `"redis"`, `"postgres"`), `operation`,
-//!   `target`, `host` (HTTP `Host` or null), `status` (a number for HTTP;
-//!   for Redis `"OK"`, `"(nil)"` or the error reply; for PostgreSQL the
-//!   command tag or `"ERROR <sqlstate> <message>"`; null without a
+//!   watched), `protocol` (`"http"`, `"redis"`, `"postgres"`, or `"other"`
+//!   for a connection-level hop: operation `"CONN"`, empty target),
+//!   `operation`, `target`, `host` (HTTP `Host` or null), `status` (a
+//!   number for HTTP; for Redis `"OK"`, `"(nil)"` or the error reply; for
+//!   PostgreSQL the command tag or `"ERROR <sqlstate> <message>"`;
+//!   `"closed"` or `"open"` for a connection-level hop; null without a
 //!   response), `error` (a 5xx, or a Redis or PostgreSQL error), `start_ns`
 //!   and `duration_ns` (as the client saw it when watched, else the server;
 //!   `duration_ns` null without a response), `request_bytes`,
@@ -97,6 +99,8 @@ impl From<&Status> for StatusValue {
             Status::PgError { code, message } => {
                 StatusValue::Text(format!("ERROR {code} {message}"))
             }
+            Status::Closed => StatusValue::Text("closed".to_owned()),
+            Status::Open => StatusValue::Text("open".to_owned()),
         }
     }
 }

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use super::Protocol;
 use super::track::{Role, Span};
 
 /// How a hop was tied to its parent.
@@ -190,7 +191,13 @@ pub fn chains(spans: Vec<Span>) -> Vec<Hop> {
     let mut by_thread: HashMap<(u32, u32), Vec<usize>> = HashMap::new();
     let mut by_id: HashMap<(u32, &str), Vec<usize>> = HashMap::new();
     for (i, hop) in hops.iter().enumerate() {
-        if let Some(s) = &hop.server {
+        // A connection of no known protocol is not a request a thread
+        // serves: it would cover everything its thread did while it lived.
+        if let Some(s) = hop
+            .server
+            .as_ref()
+            .filter(|s| s.protocol != Protocol::Opaque)
+        {
             by_thread.entry((s.pid, s.tid)).or_default().push(i);
             for id in [&s.request.trace_id, &s.request.request_id]
                 .into_iter()
@@ -213,6 +220,11 @@ pub fn chains(spans: Vec<Span>) -> Vec<Hop> {
     let mut parent: Vec<Option<(usize, LinkKind)>> = vec![None; hops.len()];
     for &h in &client_hops {
         let c = hops[h].client.as_ref().expect("a client hop");
+        if c.protocol == Protocol::Opaque {
+            // Nor is it a request made while serving one: a pooled
+            // connection outlives the request that opened it.
+            continue;
+        }
         let header = [&c.request.trace_id, &c.request.request_id]
             .into_iter()
             .flatten()
@@ -446,6 +458,46 @@ mod tests {
         let roots = chains(n.spans);
         assert_eq!(roots.len(), 3, "shown unlinked: {roots:#?}");
         assert!(roots.iter().all(|r| r.children.is_empty()));
+    }
+
+    #[test]
+    fn a_connection_of_an_unknown_protocol_is_paired_across_processes_but_never_a_thread_s_child() {
+        let mut n = Net {
+            tracker: Tracker::default(),
+            spans: Vec::new(),
+        };
+        let get = b"GET /a HTTP/1.1\r\n\r\n";
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        let blob = b"\x00\x01\x02";
+        // A thread-per-request server opens a connection of its own kind
+        // while serving /a; the other end is another process.
+        n.call("read", 10, 11, "app", 1, 80, 40000, 0.0, get);
+        n.call("connect", 10, 11, "app", 2, 40001, 7000, 0.1, b"x");
+        n.call("write", 10, 11, "app", 2, 40001, 7000, 0.2, blob);
+        n.call("accept4", 20, 20, "store", 3, 7000, 40001, 0.2, b"x");
+        n.call("read", 20, 20, "store", 3, 7000, 40001, 0.3, blob);
+        n.call("write", 10, 11, "app", 1, 80, 40000, 0.4, ok);
+        for (id, at) in [(2, 5_000_000), (3, 5_000_100)] {
+            n.spans.extend(
+                n.tracker
+                    .closed(&crate::model::SocketClose { ts_ns: at, id }),
+            );
+        }
+        let roots = chains(n.spans);
+        assert_eq!(roots.len(), 2, "{roots:#?}");
+        let conn = roots
+            .iter()
+            .find(|r| r.main().protocol == Protocol::Opaque)
+            .expect("the connection's hop");
+        assert!(
+            conn.client.is_some() && conn.server.is_some(),
+            "both ends, one hop: {conn:#?}"
+        );
+        assert_eq!(conn.main().comm, b"store");
+        assert!(
+            roots.iter().all(|r| r.children.is_empty()),
+            "no thread link"
+        );
     }
 
     #[test]

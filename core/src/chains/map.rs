@@ -81,6 +81,7 @@ pub fn protocol_name(protocol: Protocol) -> &'static str {
         Protocol::Http1 => "http",
         Protocol::Redis => "redis",
         Protocol::Postgres => "postgres",
+        Protocol::Opaque => "other",
     }
 }
 

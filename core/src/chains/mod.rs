@@ -24,6 +24,8 @@ pub enum Protocol {
     Http1,
     Redis,
     Postgres,
+    /// None we know: the connection is one span, its bytes each way.
+    Opaque,
 }
 
 /// Who wrote the bytes, seen from the process that owns the socket.
@@ -51,6 +53,10 @@ pub enum Status {
     PgOk(String),
     /// PostgreSQL `ErrorResponse`: SQLSTATE code and message, escaped.
     PgError { code: String, message: String },
+    /// A connection of no protocol we know, which ended.
+    Closed,
+    /// A connection of no protocol we know, still open when the run ended.
+    Open,
 }
 
 impl Status {
@@ -61,7 +67,11 @@ impl Status {
         match self {
             Status::Http(code) => *code >= 500,
             Status::RedisError(_) | Status::PgError { .. } => true,
-            Status::RedisOk | Status::RedisNil | Status::PgOk(_) => false,
+            Status::RedisOk
+            | Status::RedisNil
+            | Status::PgOk(_)
+            | Status::Closed
+            | Status::Open => false,
         }
     }
 }
@@ -158,12 +168,13 @@ pub fn detect(first: &[u8]) -> Option<(Protocol, bool)> {
 
 /// A parser for `protocol`, for the direction of a connection that
 /// carries requests (client to server) when `carries_requests`, else
-/// responses.
-pub fn parser(protocol: Protocol, carries_requests: bool) -> Box<dyn Parser> {
+/// responses; none for bytes of no protocol we know.
+pub fn parser(protocol: Protocol, carries_requests: bool) -> Option<Box<dyn Parser>> {
     match protocol {
-        Protocol::Http1 => Box::new(http1::Http1::new(carries_requests)),
-        Protocol::Redis => Box::new(resp::Resp::new(carries_requests)),
-        Protocol::Postgres => Box::new(pg::Pg::new(carries_requests)),
+        Protocol::Http1 => Some(Box::new(http1::Http1::new(carries_requests))),
+        Protocol::Redis => Some(Box::new(resp::Resp::new(carries_requests))),
+        Protocol::Postgres => Some(Box::new(pg::Pg::new(carries_requests))),
+        Protocol::Opaque => None,
     }
 }
 

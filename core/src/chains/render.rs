@@ -10,8 +10,8 @@
 //! `└─` is an exact link (the same connection seen from both ends, or a
 //! propagated trace id); `└┄` an inferred one (same thread, in time).
 
-use super::Status;
 use super::link::{Hop, LinkKind, culprit};
+use super::{Protocol, Status};
 use crate::escape::escape;
 
 /// The text of a status, as a hop line shows it.
@@ -24,6 +24,8 @@ pub fn status_text(status: Option<&Status>) -> String {
         Some(Status::RedisError(message)) => message.clone(),
         Some(Status::PgOk(tag)) => tag.clone(),
         Some(Status::PgError { code, .. }) => format!("ERROR {code}"),
+        Some(Status::Closed) => "closed".to_owned(),
+        Some(Status::Open) => "open".to_owned(),
     }
 }
 
@@ -43,7 +45,13 @@ pub fn duration_text(ns: u64) -> String {
 pub fn hop_line(hop: &Hop) -> String {
     let span = hop.main();
     let port = hop.port().map(|p| format!(" :{p}")).unwrap_or_default();
-    let target = if span.request.target.is_empty() {
+    let target = if span.protocol == Protocol::Opaque {
+        // A connection-level span: what it carried is its only content.
+        format!(
+            " {} B out, {} B in",
+            span.request.bytes, span.response_bytes
+        )
+    } else if span.request.target.is_empty() {
         String::new()
     } else {
         format!(" {}", span.request.target)

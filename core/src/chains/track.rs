@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 use super::{Frame, Parser, Protocol, Request, Status, detect, parser};
-use crate::model::{Arch, SocketCall};
+use crate::model::{Arch, SocketCall, SocketClose};
 
 /// Which end of its connection a process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,8 +87,24 @@ struct Conn {
     local: Option<SocketAddr>,
     remote: Option<SocketAddr>,
     peer: u64,
-    /// Nothing recognisable: bytes are counted, not parsed.
-    opaque: bool,
+    /// When connect or accept made it, if seen.
+    opened_ns: Option<u64>,
+    /// Nothing recognisable: bytes are counted, not parsed, and the
+    /// connection becomes one span when it ends.
+    opaque: Option<Opaque>,
+}
+
+/// The traffic of a connection whose bytes are no protocol we know.
+#[derive(Debug)]
+struct Opaque {
+    /// The process that moved its first bytes.
+    pid: u32,
+    tid: u32,
+    comm: Vec<u8>,
+    first_ns: u64,
+    last_ns: u64,
+    written: u64,
+    read: u64,
 }
 
 /// What the tracker calls each syscall.
@@ -173,7 +189,8 @@ impl Tracker {
             local: call.socket.local,
             remote: call.socket.remote,
             peer: call.socket.peer,
-            opaque: false,
+            opened_ns: None,
+            opaque: None,
         };
         let conn = match self.conns.entry(call.socket.id) {
             Entry::Vacant(v) => v.insert(fresh()),
@@ -200,10 +217,12 @@ impl Tracker {
         match kind {
             Call::Connect => {
                 conn.role = Some(Role::Client);
+                conn.opened_ns = Some(call.ts_ns);
                 return Vec::new();
             }
             Call::Accept => {
                 conn.role = Some(Role::Server);
+                conn.opened_ns = Some(call.ts_ns);
                 return Vec::new();
             }
             _ => {}
@@ -211,16 +230,31 @@ impl Tracker {
         let len = call.ret as u64;
         if len == 0 {
             // End of stream: what was asked and not answered stays so.
-            self.unanswered += conn.pending.len() as u64;
-            self.conns.remove(&call.socket.id);
-            return Vec::new();
+            return self.end(call.socket.id, call.ts_ns).into_iter().collect();
         }
-        if conn.opaque {
+        if let Some(opaque) = &mut conn.opaque {
+            opaque.last_ns = call.ts_ns;
+            match kind {
+                Call::Write => opaque.written += len,
+                _ => opaque.read += len,
+            }
             return Vec::new();
         }
         if conn.protocol.is_none() {
             let Some((protocol, is_request)) = detect(&call.payload) else {
-                conn.opaque = true;
+                let (written, read) = match kind {
+                    Call::Write => (len, 0),
+                    _ => (0, len),
+                };
+                conn.opaque = Some(Opaque {
+                    pid: call.pid,
+                    tid: call.tid,
+                    comm: call.comm.clone(),
+                    first_ns: conn.opened_ns.unwrap_or(call.ts_ns),
+                    last_ns: call.ts_ns,
+                    written,
+                    read,
+                });
                 return Vec::new();
             };
             conn.protocol = Some(protocol);
@@ -233,8 +267,8 @@ impl Tracker {
             };
             conn.role.get_or_insert(role);
             let client = conn.role == Some(Role::Client);
-            conn.out = Some(parser(protocol, client));
-            conn.inbound = Some(parser(protocol, !client));
+            conn.out = parser(protocol, client);
+            conn.inbound = parser(protocol, !client);
         }
         let mut frames = std::mem::take(&mut self.frames);
         frames.clear();
@@ -297,11 +331,46 @@ impl Tracker {
         done
     }
 
+    /// Takes the end of a TCP connection; returns its connection-level
+    /// span if its bytes were no protocol we know.
+    pub fn closed(&mut self, close: &SocketClose) -> Option<Span> {
+        self.end(close.id, close.ts_ns)
+    }
+
+    /// Forgets connection `id`, which ended at `ts_ns`: what was asked on it
+    /// and not answered stays so.
+    fn end(&mut self, id: u64, ts_ns: u64) -> Option<Span> {
+        let conn = self.conns.remove(&id)?;
+        self.unanswered += conn.pending.len() as u64;
+        let opaque = conn.opaque.as_ref()?;
+        self.next_id += 1;
+        Some(connection_span(
+            self.next_id,
+            id,
+            &conn,
+            opaque,
+            Some(Status::Closed),
+            ts_ns,
+        ))
+    }
+
     /// The requests still waiting for a response, as spans without a
-    /// status (at the end of a run).
+    /// status, and the unrecognised connections still open, as spans up to
+    /// their last bytes (at the end of a run).
     pub fn unfinished(&mut self) -> Vec<Span> {
         let mut out = Vec::new();
         for (&id, conn) in &mut self.conns {
+            if let Some(opaque) = &conn.opaque {
+                self.next_id += 1;
+                out.push(connection_span(
+                    self.next_id,
+                    id,
+                    conn,
+                    opaque,
+                    Some(Status::Open),
+                    opaque.last_ns,
+                ));
+            }
             for pending in conn.pending.drain(..) {
                 self.next_id += 1;
                 out.push(Span {
@@ -325,6 +394,47 @@ impl Tracker {
             }
         }
         out
+    }
+}
+
+/// One span for a whole connection whose bytes were no protocol we know:
+/// bytes each way and how long it lived. Its role is the one connect or
+/// accept showed; for a connection first seen mid-stream, the end with the
+/// higher port is taken for the client (an ephemeral port against a
+/// service's).
+fn connection_span(
+    id: u64,
+    conn_id: u64,
+    conn: &Conn,
+    opaque: &Opaque,
+    status: Option<Status>,
+    end_ns: u64,
+) -> Span {
+    let guessed = match (conn.local, conn.remote) {
+        (Some(local), Some(remote)) if local.port() < remote.port() => Role::Server,
+        _ => Role::Client,
+    };
+    Span {
+        id,
+        conn: conn_id,
+        peer: conn.peer,
+        pid: opaque.pid,
+        tid: opaque.tid,
+        comm: opaque.comm.clone(),
+        role: conn.role.unwrap_or(guessed),
+        protocol: Protocol::Opaque,
+        local: conn.local,
+        remote: conn.remote,
+        index: 0,
+        request: Request {
+            operation: "CONN".to_owned(),
+            bytes: opaque.written,
+            ..Request::default()
+        },
+        status,
+        response_bytes: opaque.read,
+        start_ns: opaque.first_ns,
+        end_ns: end_ns.max(opaque.first_ns),
     }
 }
 
@@ -422,5 +532,67 @@ mod tests {
             ],
             "the second response is not taken for the first one's body"
         );
+    }
+
+    #[test]
+    fn an_unknown_protocol_is_one_span_per_connection_with_its_bytes_and_life() {
+        let mut t = Tracker::default();
+        let mut connect = call("connect", 5, 9000, b"");
+        connect.ts_ns = 1_000;
+        assert!(t.observe(&connect).is_empty());
+        let mut first = call("write", 5, 9000, b"\x00\x01binary");
+        first.ts_ns = 2_000;
+        assert!(t.observe(&first).is_empty(), "no request to pair");
+        let mut reply = call("read", 5, 9000, &[7; 40]);
+        reply.ts_ns = 3_000;
+        assert!(t.observe(&reply).is_empty());
+        let span = t
+            .closed(&SocketClose {
+                ts_ns: 9_000,
+                id: 5,
+            })
+            .expect("a connection-level span");
+        assert_eq!(span.protocol, Protocol::Opaque);
+        assert_eq!(span.role, Role::Client, "it connected");
+        assert_eq!((span.request.bytes, span.response_bytes), (8, 40));
+        assert_eq!(
+            (span.start_ns, span.end_ns),
+            (1_000, 9_000),
+            "connect to close"
+        );
+        assert_eq!(span.status, Some(Status::Closed));
+        assert!(
+            t.closed(&SocketClose {
+                ts_ns: 9_500,
+                id: 5
+            })
+            .is_none(),
+            "once"
+        );
+
+        // Seen mid-stream and still open at the end: up to its last bytes,
+        // the end on the lower port taken for the server.
+        let mut mid = call("read", 6, 40001, &[1; 10]);
+        mid.socket.local = Some(SocketAddr::from(([127, 0, 0, 1], 6000)));
+        mid.ts_ns = 4_000;
+        t.observe(&mid);
+        mid.ts_ns = 6_000;
+        t.observe(&mid);
+        let open = t.unfinished();
+        assert_eq!(open.len(), 1);
+        assert_eq!(
+            (open[0].role, open[0].status.clone()),
+            (Role::Server, Some(Status::Open))
+        );
+        assert_eq!((open[0].response_bytes, open[0].duration_ns()), (20, 2_000));
+    }
+
+    #[test]
+    fn a_known_protocol_s_connection_end_only_counts_what_it_left_unanswered() {
+        let mut t = Tracker::default();
+        t.observe(&call("write", 7, 80, b"GET /a HTTP/1.1\r\n\r\n"));
+        assert!(t.closed(&SocketClose { ts_ns: 5, id: 7 }).is_none());
+        assert_eq!(t.unanswered, 1);
+        assert!(t.unfinished().is_empty(), "forgotten");
     }
 }

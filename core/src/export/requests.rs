@@ -24,11 +24,12 @@ use std::time::{Duration, SystemTime};
 
 use super::record::{Record, Severity};
 use super::storm::Measure;
+use crate::chains::Protocol;
 use crate::chains::link::{self, Hop, culprit_hop};
 use crate::chains::map::protocol_name;
 use crate::chains::render::{duration_text, status_text};
 use crate::chains::track::{Role, Span, Tracker};
-use crate::model::SocketCall;
+use crate::model::{SocketCall, SocketClose};
 
 /// The durations of request and chain records: repeats of a request differ
 /// in them without being different events.
@@ -137,11 +138,28 @@ impl Requests {
     /// Takes one socket call from the probe.
     pub fn observe(&mut self, call: &SocketCall) {
         for span in self.tracker.observe(call) {
-            if self.fresh.len() < self.max_spans {
-                self.fresh.push(span);
-            } else {
-                self.dropped += 1;
-            }
+            self.keep(span);
+        }
+    }
+
+    /// Takes the end of a TCP connection (which also frees what the
+    /// tracker kept of it).
+    pub fn closed(&mut self, close: &SocketClose) {
+        if let Some(span) = self.tracker.closed(close) {
+            self.keep(span);
+        }
+    }
+
+    fn keep(&mut self, span: Span) {
+        // A connection of no known protocol is no request: how long it
+        // lived is not a latency.
+        if span.protocol == Protocol::Opaque {
+            return;
+        }
+        if self.fresh.len() < self.max_spans {
+            self.fresh.push(span);
+        } else {
+            self.dropped += 1;
         }
     }
 

@@ -12,7 +12,7 @@ use hostscope_core::procfs::{
 };
 
 use crate::app::{App, DetailUpdate, Msg, Refresh, update};
-use crate::live::{LiveBatch, LiveRecord};
+use crate::live::{LiveBatch, LiveRecord, SocketNews};
 
 pub(crate) const BOOT: u64 = 1_795_900_000;
 
@@ -334,7 +334,7 @@ pub(crate) fn chains_app() -> App {
     update(
         &mut app,
         Msg::Live(LiveBatch {
-            sockets: outage_calls(),
+            sockets: outage_calls().into_iter().map(SocketNews::Call).collect(),
             ..LiveBatch::default()
         }),
     );
