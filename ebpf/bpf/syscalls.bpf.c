@@ -386,7 +386,9 @@ static long capture_argv_item(u64 i, struct capture_ctx *c)
 	return 0;
 }
 
-static __always_inline struct hs_event *start(struct scratch *s, u32 kind, u64 pid_tgid)
+/* Starts a record in `s`, without the thread's name and ids (see
+ * identify): a record that may be folded away is not worth them. */
+static __always_inline struct hs_event *start_bare(struct scratch *s, u32 kind, u64 pid_tgid)
 {
 	struct hs_event *ev = (void *)s->buf;
 	ev->kind = kind;
@@ -396,10 +398,22 @@ static __always_inline struct hs_event *start(struct scratch *s, u32 kind, u64 p
 	ev->flags = 0;
 	ev->dur_ns = 0;
 	ev->ret = 0;
+	return ev;
+}
+
+/* The current thread's name, uid and gid, into its record. */
+static __always_inline void identify(struct hs_event *ev)
+{
 	u64 uid_gid = bpf_get_current_uid_gid();
 	ev->uid = (u32)uid_gid;
 	ev->gid = uid_gid >> 32;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+}
+
+static __always_inline struct hs_event *start(struct scratch *s, u32 kind, u64 pid_tgid)
+{
+	struct hs_event *ev = start_bare(s, kind, pid_tgid);
+	identify(ev);
 	return ev;
 }
 
@@ -855,7 +869,7 @@ static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return 0;
-	struct hs_event *ev = start(s, HS_EV_SYSCALL, pid_tgid);
+	struct hs_event *ev = start_bare(s, HS_EV_SYSCALL, pid_tgid);
 	ev->nr = nr;
 	ev->flags = HS_EVF_NO_DURATION;
 	ev->ts_ns = bpf_ktime_get_ns();
@@ -865,6 +879,7 @@ static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret
 	if (cfg_fold_repeats &&
 	    folded(s, ev, size, (spec->flags & HS_SPEC_LOOKUP) && failed(ret)))
 		return 0;
+	identify(ev);
 	submit(s, ev, size);
 	return 0;
 }
