@@ -700,31 +700,49 @@ static __always_inline bool socket_of(s64 fd, struct hs_sockinfo *info)
 	if (!file)
 		return false;
 
-	/* struct file: f_inode and private_data, a few words apart. */
-	u8 fblock[64];
+	/* struct file: f_inode and private_data, neighbours since Linux 6.7's
+	 * reordering of struct file, far apart before it: one read or two. The
+	 * offsets are constants once relocated, so the verifier keeps one
+	 * branch. */
+	u8 fblock[32];
 	u32 f_inode = FIELD_OFFSET(file->f_inode);
 	u32 f_private = FIELD_OFFSET(file->private_data);
 	u32 fbase = f_inode < f_private ? f_inode : f_private;
 	struct inode *inode = NULL;
 	struct socket *sock = NULL;
-	if (!read_block(fblock, sizeof(fblock), file, fbase) ||
-	    !BLOCK_FIELD(&inode, fblock, f_inode - fbase) ||
-	    !BLOCK_FIELD(&sock, fblock, f_private - fbase) || !inode)
+	if ((f_inode > f_private ? f_inode - f_private : f_private - f_inode) + sizeof(void *) <=
+	    sizeof(fblock)) {
+		if (!read_block(fblock, sizeof(fblock), file, fbase) ||
+		    !BLOCK_FIELD(&inode, fblock, f_inode - fbase) ||
+		    !BLOCK_FIELD(&sock, fblock, f_private - fbase))
+			return false;
+	} else {
+		CORE_READ(&inode, &file->f_inode);
+		CORE_READ(&sock, &file->private_data);
+	}
+	if (!inode)
 		return false;
 	unsigned short mode = 0;
 	CORE_READ(&mode, &inode->i_mode);
 	if ((mode & HS_S_IFMT) != HS_S_IFSOCK || !sock)
 		return false;
 
-	/* struct socket: type and sk. */
+	/* struct socket: type and sk, in one read where they sit within a
+	 * block (as they do since its wait queue moved to its end), else in
+	 * two. */
 	u8 sblock[32];
 	u32 s_type = FIELD_OFFSET(sock->type);
 	u32 s_sk = FIELD_OFFSET(sock->sk);
 	short type = 0;
 	struct sock *sk = NULL;
-	if (!read_block(sblock, sizeof(sblock), sock, s_type) ||
-	    !BLOCK_FIELD(&type, sblock, 0) || !BLOCK_FIELD(&sk, sblock, s_sk - s_type))
-		return false;
+	if (s_sk > s_type && s_sk - s_type + sizeof(sk) <= sizeof(sblock)) {
+		if (!read_block(sblock, sizeof(sblock), sock, s_type) ||
+		    !BLOCK_FIELD(&type, sblock, 0) || !BLOCK_FIELD(&sk, sblock, s_sk - s_type))
+			return false;
+	} else {
+		CORE_READ(&type, &sock->type);
+		CORE_READ(&sk, &sock->sk);
+	}
 	if (type != HS_SOCK_STREAM || !sk)
 		return false;
 
