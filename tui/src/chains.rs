@@ -70,7 +70,7 @@ impl Chains {
 
     /// Takes the end of a TCP connection.
     pub fn closed(&mut self, close: &SocketClose) {
-        if let Some(span) = self.tracker.closed(close) {
+        for span in self.tracker.closed(close) {
             self.keep(span);
         }
     }
@@ -93,13 +93,15 @@ impl Chains {
             Order::Recent => self
                 .roots
                 .sort_by_key(|h| std::cmp::Reverse(h.main().start_ns)),
+            // Connection-level hops last: how long a connection lived is no
+            // latency.
             Order::Latency => self
                 .roots
-                .sort_by_key(|h| std::cmp::Reverse(h.duration_ns())),
+                .sort_by_key(|h| std::cmp::Reverse(h.latency_ns())),
             Order::Status => self.roots.sort_by_key(|h| {
                 (
                     std::cmp::Reverse(h.chain_failed()),
-                    std::cmp::Reverse(h.duration_ns()),
+                    std::cmp::Reverse(h.latency_ns()),
                 )
             }),
         }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use hostscope_core::chains::json::{self, EdgeRecord, SummaryRecord};
 use hostscope_core::chains::link::{self, Hop};
 use hostscope_core::chains::track::{Span, Tracker};
-use hostscope_core::chains::{Protocol, map, render};
+use hostscope_core::chains::{map, render};
 use hostscope_core::decode;
 use hostscope_core::model::{Arch, Capture, Event};
 use hostscope_ebpf::{Deliver, ProbeConfig, SocketIo, SyscallRule};
@@ -125,12 +125,10 @@ impl Plan {
     }
 
     fn keep(&self, hop: &Hop) -> bool {
-        // A connection of no known protocol is never slow: how long it
-        // lived is not a latency.
         (!self.errors || hop.chain_failed())
             && self.slow.is_none_or(|slow| {
-                hop.main().protocol != Protocol::Opaque
-                    && hop.duration_ns() >= slow.as_nanos() as u64
+                hop.latency_ns()
+                    .is_some_and(|ns| ns >= slow.as_nanos() as u64)
             })
     }
 }
@@ -240,7 +238,7 @@ impl Consumer for Collector {
                 }
             }
             Event::SocketClosed(close) => {
-                if let Some(span) = self.tracker.closed(&close) {
+                for span in self.tracker.closed(&close) {
                     self.keep(span);
                 }
             }

@@ -51,6 +51,13 @@ impl Hop {
             .map_or(0, Span::duration_ns)
     }
 
+    /// Its latency: its duration, except for a connection-level hop (a
+    /// connection of no protocol we know), whose duration is how long the
+    /// connection lived, no latency at all.
+    pub fn latency_ns(&self) -> Option<u64> {
+        (self.main().protocol != Protocol::Opaque).then(|| self.duration_ns())
+    }
+
     pub fn failed(&self) -> bool {
         self.main().status.as_ref().is_some_and(|s| s.is_error())
     }
@@ -94,7 +101,9 @@ impl Hop {
 
 /// Whether client span `c` and server span `s` are the same request.
 fn same_request(c: &Span, s: &Span) -> bool {
-    if c.index != s.index {
+    // One end may have recognised a protocol the other did not (a capture
+    // cut short): a connection-level span is not the other's first request.
+    if c.index != s.index || c.protocol != s.protocol {
         return false;
     }
     match (c.local, c.remote, s.local, s.remote) {
@@ -483,6 +492,7 @@ mod tests {
                     .closed(&crate::model::SocketClose { ts_ns: at, id }),
             );
         }
+        n.spans.extend(n.tracker.unfinished());
         let roots = chains(n.spans);
         assert_eq!(roots.len(), 2, "{roots:#?}");
         let conn = roots

@@ -126,10 +126,10 @@ pub fn edges<'a>(roots: impl IntoIterator<Item = &'a Hop>, watched: Duration) ->
             .as_ref()
             .or(hop.server.as_ref())
             .expect("a hop has at least one side");
-        if timed.status.is_some() {
-            tally.latencies.push(timed.duration_ns());
-        } else {
+        if timed.status.is_none() {
             tally.unanswered += 1;
+        } else if let Some(latency) = hop.latency_ns() {
+            tally.latencies.push(latency);
         }
         for child in &hop.children {
             visit(child, tallies);

@@ -89,6 +89,8 @@ struct Conn {
     peer: u64,
     /// When connect or accept made it, if seen.
     opened_ns: Option<u64>,
+    /// When the kernel closed it (TCP), if it did.
+    closed_ns: Option<u64>,
     /// Nothing recognisable: bytes are counted, not parsed, and the
     /// connection becomes one span when it ends.
     opaque: Option<Opaque>,
@@ -163,21 +165,45 @@ pub struct Tracker {
     pub unanswered: u64,
     /// The parsers' output, reused from call to call.
     frames: Vec<Frame>,
+    /// Closed connections waiting out their grace: close time and id, in
+    /// the order of the close records.
+    closing: VecDeque<(u64, u64)>,
 }
 
 impl Tracker {
     /// Connections tracked at once; past it the oldest are forgotten (a
     /// host with more live connections than this is not fully shown).
     pub const MAX_CONNS: usize = 65_536;
+    /// How long a closed connection is kept for its last calls.
+    pub const CLOSE_GRACE_NS: u64 = 1_000_000_000;
 
-    /// Takes one socket call; returns the spans it completed.
+    /// Takes one socket call; returns the spans it completed (and those of
+    /// connections whose close has waited long enough).
     pub fn observe(&mut self, call: &SocketCall) -> Vec<Span> {
+        let mut done = self.sweep(call.ts_ns);
+        self.track(call, &mut done);
+        done
+    }
+
+    fn track(&mut self, call: &SocketCall, done: &mut Vec<Span>) {
         let kind = call_of(call.arch, call.nr);
         if kind == Call::Other || call.ret < 0 {
-            return Vec::new();
+            return;
         }
         if self.conns.len() >= Self::MAX_CONNS && !self.conns.contains_key(&call.socket.id) {
             self.conns.clear();
+        }
+        // The kernel reuses a closed connection's memory, and so its id: a
+        // different 4-tuple (or unix peer) under a known id is a new
+        // connection, and the old one is over.
+        let reused = self.conns.get(&call.socket.id).is_some_and(|c| {
+            (call.socket.local.is_some() && c.local != call.socket.local)
+                || (call.socket.remote.is_some() && c.remote != call.socket.remote)
+                || (c.peer != 0 && call.socket.peer != 0 && c.peer != call.socket.peer)
+        });
+        if reused {
+            let end = self.conns[&call.socket.id].closed_ns.unwrap_or(call.ts_ns);
+            done.extend(self.end(call.socket.id, end));
         }
         let fresh = || Conn {
             role: None,
@@ -190,24 +216,12 @@ impl Tracker {
             remote: call.socket.remote,
             peer: call.socket.peer,
             opened_ns: None,
+            closed_ns: None,
             opaque: None,
         };
         let conn = match self.conns.entry(call.socket.id) {
             Entry::Vacant(v) => v.insert(fresh()),
-            Entry::Occupied(o) => {
-                let conn = o.into_mut();
-                // The kernel reuses a closed connection's memory, and so its
-                // id: a different 4-tuple (or unix peer) under a known id is
-                // a new connection, whatever the old one left unanswered.
-                let reused = (call.socket.local.is_some() && conn.local != call.socket.local)
-                    || (call.socket.remote.is_some() && conn.remote != call.socket.remote)
-                    || (conn.peer != 0 && call.socket.peer != 0 && conn.peer != call.socket.peer);
-                if reused {
-                    self.unanswered += conn.pending.len() as u64;
-                    *conn = fresh();
-                }
-                conn
-            }
+            Entry::Occupied(o) => o.into_mut(),
         };
         conn.local = conn.local.or(call.socket.local);
         conn.remote = conn.remote.or(call.socket.remote);
@@ -218,19 +232,25 @@ impl Tracker {
             Call::Connect => {
                 conn.role = Some(Role::Client);
                 conn.opened_ns = Some(call.ts_ns);
-                return Vec::new();
+                return;
             }
             Call::Accept => {
                 conn.role = Some(Role::Server);
                 conn.opened_ns = Some(call.ts_ns);
-                return Vec::new();
+                return;
             }
             _ => {}
         }
         let len = call.ret as u64;
         if len == 0 {
-            // End of stream: what was asked and not answered stays so.
-            return self.end(call.socket.id, call.ts_ns).into_iter().collect();
+            // A read of nothing is the end of the stream; a write of
+            // nothing, nothing. A TCP connection is over when the kernel
+            // closes it (a half-closed one may still carry bytes the other
+            // way); a unix one has no close record, and ends here.
+            if kind == Call::Read && conn.local.is_none() {
+                done.extend(self.end(call.socket.id, call.ts_ns));
+            }
+            return;
         }
         if let Some(opaque) = &mut conn.opaque {
             opaque.last_ns = call.ts_ns;
@@ -238,7 +258,7 @@ impl Tracker {
                 Call::Write => opaque.written += len,
                 _ => opaque.read += len,
             }
-            return Vec::new();
+            return;
         }
         if conn.protocol.is_none() {
             let Some((protocol, is_request)) = detect(&call.payload) else {
@@ -255,7 +275,7 @@ impl Tracker {
                     written,
                     read,
                 });
-                return Vec::new();
+                return;
             };
             conn.protocol = Some(protocol);
             // Whoever writes a request is the client.
@@ -279,7 +299,6 @@ impl Tracker {
         if let Some(parser) = parser {
             parser.feed_into(&call.payload, len, &mut frames);
         }
-        let mut done = Vec::new();
         for frame in frames.drain(..) {
             match frame {
                 Frame::Request(request) => {
@@ -328,13 +347,38 @@ impl Tracker {
             }
         }
         self.frames = frames;
-        done
     }
 
-    /// Takes the end of a TCP connection; returns its connection-level
-    /// span if its bytes were no protocol we know.
-    pub fn closed(&mut self, close: &SocketClose) -> Option<Span> {
-        self.end(close.id, close.ts_ns)
+    /// Takes the end of a TCP connection. It is forgotten only
+    /// [`Tracker::CLOSE_GRACE_NS`] later: the kernel reports the close as
+    /// it happens, but the last reads and writes of the connection's
+    /// processes reach us at their syscalls' return, which can be later
+    /// (a reset while a response is read). Returns the spans of the
+    /// connections whose grace has passed.
+    pub fn closed(&mut self, close: &SocketClose) -> Vec<Span> {
+        if let Some(conn) = self.conns.get_mut(&close.id)
+            && conn.closed_ns.is_none()
+        {
+            conn.closed_ns = Some(close.ts_ns);
+            self.closing.push_back((close.ts_ns, close.id));
+        }
+        self.sweep(close.ts_ns)
+    }
+
+    /// Ends the connections closed at least a grace period before `now`.
+    fn sweep(&mut self, now: u64) -> Vec<Span> {
+        let mut done = Vec::new();
+        while let Some(&(at, id)) = self.closing.front() {
+            if at.saturating_add(Self::CLOSE_GRACE_NS) > now {
+                break;
+            }
+            self.closing.pop_front();
+            // Unless the id is another connection's by now.
+            if self.conns.get(&id).is_some_and(|c| c.closed_ns == Some(at)) {
+                done.extend(self.end(id, at));
+            }
+        }
+        done
     }
 
     /// Forgets connection `id`, which ended at `ts_ns`: what was asked on it
@@ -362,13 +406,17 @@ impl Tracker {
         for (&id, conn) in &mut self.conns {
             if let Some(opaque) = &conn.opaque {
                 self.next_id += 1;
+                let (status, end) = match conn.closed_ns {
+                    Some(closed) => (Status::Closed, closed),
+                    None => (Status::Open, opaque.last_ns),
+                };
                 out.push(connection_span(
                     self.next_id,
                     id,
                     conn,
                     opaque,
-                    Some(Status::Open),
-                    opaque.last_ns,
+                    Some(status),
+                    end,
                 ));
             }
             for pending in conn.pending.drain(..) {
@@ -546,12 +594,22 @@ mod tests {
         let mut reply = call("read", 5, 9000, &[7; 40]);
         reply.ts_ns = 3_000;
         assert!(t.observe(&reply).is_empty());
-        let span = t
-            .closed(&SocketClose {
+        assert!(
+            t.closed(&SocketClose {
                 ts_ns: 9_000,
-                id: 5,
+                id: 5
             })
-            .expect("a connection-level span");
+            .is_empty(),
+            "kept a while"
+        );
+        let grace = Tracker::CLOSE_GRACE_NS;
+        let spans = t.closed(&SocketClose {
+            ts_ns: 9_000 + grace,
+            id: 99,
+        });
+        let [span] = spans.as_slice() else {
+            panic!("one connection-level span: {spans:#?}")
+        };
         assert_eq!(span.protocol, Protocol::Opaque);
         assert_eq!(span.role, Role::Client, "it connected");
         assert_eq!((span.request.bytes, span.response_bytes), (8, 40));
@@ -563,10 +621,10 @@ mod tests {
         assert_eq!(span.status, Some(Status::Closed));
         assert!(
             t.closed(&SocketClose {
-                ts_ns: 9_500,
+                ts_ns: 3 * grace,
                 id: 5
             })
-            .is_none(),
+            .is_empty(),
             "once"
         );
 
@@ -591,8 +649,55 @@ mod tests {
     fn a_known_protocol_s_connection_end_only_counts_what_it_left_unanswered() {
         let mut t = Tracker::default();
         t.observe(&call("write", 7, 80, b"GET /a HTTP/1.1\r\n\r\n"));
-        assert!(t.closed(&SocketClose { ts_ns: 5, id: 7 }).is_none());
+        t.closed(&SocketClose { ts_ns: 5, id: 7 });
+        let later = t.closed(&SocketClose {
+            ts_ns: 5 + Tracker::CLOSE_GRACE_NS,
+            id: 99,
+        });
+        assert!(later.is_empty());
         assert_eq!(t.unanswered, 1);
         assert!(t.unfinished().is_empty(), "forgotten");
+    }
+
+    #[test]
+    fn a_response_read_after_the_kernel_closed_the_connection_still_answers() {
+        // The server answers and resets the connection: the kernel's close
+        // record comes before the client's read of the response returns.
+        let mut t = Tracker::default();
+        let mut request = call(
+            "write",
+            8,
+            80,
+            b"POST /big HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+        );
+        request.ts_ns = 1_000;
+        t.observe(&request);
+        t.closed(&SocketClose {
+            ts_ns: 2_000,
+            id: 8,
+        });
+        let mut response = call(
+            "read",
+            8,
+            80,
+            b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n",
+        );
+        response.ts_ns = 3_000;
+        let done = t.observe(&response);
+        assert_eq!(done.len(), 1, "answered");
+        assert_eq!(done[0].status, Some(Status::Http(413)));
+        assert_eq!(done[0].role, Role::Client);
+        assert_eq!(t.unanswered, 0);
+    }
+
+    #[test]
+    fn a_half_closed_tcp_connection_is_one_connection_until_the_kernel_closes_it() {
+        let mut t = Tracker::default();
+        t.observe(&call("read", 9, 7000, b"\x00\x01blob"));
+        t.observe(&call("read", 9, 7000, b""));
+        t.observe(&call("write", 9, 7000, &[3; 10]));
+        let open = t.unfinished();
+        assert_eq!(open.len(), 1, "{open:#?}");
+        assert_eq!((open[0].response_bytes, open[0].request.bytes), (6, 10));
     }
 }

@@ -145,7 +145,7 @@ impl Requests {
     /// Takes the end of a TCP connection (which also frees what the
     /// tracker kept of it).
     pub fn closed(&mut self, close: &SocketClose) {
-        if let Some(span) = self.tracker.closed(close) {
+        for span in self.tracker.closed(close) {
             self.keep(span);
         }
     }
