@@ -58,6 +58,10 @@ pub struct TopArgs {
     /// Do not load the eBPF probe: processes only, as without root.
     #[arg(long)]
     pub no_probe: bool,
+    /// Do not mask secrets in the Chains screen (as `hostscope chains
+    /// --show-secrets`).
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +236,12 @@ pub struct ChainsArgs {
     /// Bytes of each socket read or write to copy (at most 4096).
     #[arg(long, value_name = "BYTES", default_value_t = crate::cmd::chains::DEFAULT_PAYLOAD)]
     pub payload: u32,
+    /// Do not mask secrets: secret-looking query and path parameters and
+    /// URL user info, Redis AUTH arguments, SQL literals and the values
+    /// PostgreSQL's data errors quote are shown as they were sent.
+    /// (Authorization and cookie headers are never kept either way.)
+    #[arg(long)]
+    pub show_secrets: bool,
     /// Size of the kernel's event ring buffer in KiB (a power of two, at
     /// least 4).
     #[arg(long, value_name = "KIB", default_value_t = 8192)]

@@ -161,3 +161,51 @@ print(port)
         hops[0]
     );
 }
+
+/// A secret in a request's target is masked unless `--show-secrets` asks
+/// for it, in the text output as in the JSON.
+#[test]
+fn a_secret_query_parameter_is_masked_unless_show_secrets() {
+    let script = r#"
+import http.server, threading, urllib.request
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+urllib.request.urlopen("http://127.0.0.1:%d/q?page=2&token=hs-e2e-s3cret" % srv.server_port).read()
+srv.shutdown()
+"#;
+    let run = |extra: &[&str]| {
+        let out = hostscope()
+            .arg("chains")
+            .args(extra)
+            .args(["--", "python3", "-c", script])
+            .output()
+            .expect("run hostscope chains");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let masked = run(&[]);
+    assert!(
+        masked.contains("GET /q?page=2&token=****  python3["),
+        "masked by default:\n{masked}"
+    );
+    assert!(!masked.contains("hs-e2e-s3cret"), "{masked}");
+    let json = run(&["--json"]);
+    assert!(!json.contains("hs-e2e-s3cret"), "{json}");
+    let shown = run(&["--show-secrets"]);
+    assert!(
+        shown.contains("GET /q?page=2&token=hs-e2e-s3cret  python3["),
+        "shown when asked:\n{shown}"
+    );
+}

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use hostscope_core::chains::Secrets;
 use hostscope_core::chains::link::{self, Hop};
 use hostscope_core::chains::track::{Span, Tracker};
 use hostscope_core::model::{SocketCall, SocketClose};
@@ -44,8 +45,15 @@ pub struct Chains {
 
 impl Default for Chains {
     fn default() -> Self {
+        Chains::new(Secrets::Masked)
+    }
+}
+
+impl Chains {
+    /// An empty screen whose tracker masks secrets, or not.
+    pub fn new(secrets: Secrets) -> Self {
         Chains {
-            tracker: Tracker::default(),
+            tracker: Tracker::new(secrets),
             spans: VecDeque::new(),
             roots: Vec::new(),
             order: Order::Recent,

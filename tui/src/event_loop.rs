@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
 
 use crate::app::{App, Command, DetailUpdate, Msg, Refresh, Screen, update};
+use crate::chains::Chains;
 use crate::feed::{ProbeBatch, ProbeLink, ProbeSource};
 use crate::live::{Converter, LiveBatch};
 use crate::{Error, Options, terminal, view};
@@ -34,6 +35,7 @@ pub(crate) async fn run(options: Options, probe: ProbeSource) -> Result<(), Erro
         ProbeSource::Unavailable(reason) => (None, Some(reason)),
     };
     let mut app = App::new(unavailable, root, options.color);
+    app.chains = Chains::new(options.secrets);
     let mut reader = procfs::Reader::new();
     // Read once before taking the terminal over, so that a /proc that cannot
     // be read is reported on a normal screen.

@@ -32,6 +32,8 @@ pub struct Options {
     pub refresh: Duration,
     /// Use colour (off for `NO_COLOR`).
     pub color: bool,
+    /// Whether the Chains screen masks secrets.
+    pub secrets: hostscope_core::chains::Secrets,
 }
 
 /// What can end the UI other than the user quitting.

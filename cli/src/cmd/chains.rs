@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use hostscope_core::chains::json::{self, EdgeRecord, SummaryRecord};
 use hostscope_core::chains::link::{self, Hop};
 use hostscope_core::chains::track::{Span, Tracker};
-use hostscope_core::chains::{map, render};
+use hostscope_core::chains::{Secrets, map, render};
 use hostscope_core::decode;
 use hostscope_core::model::{Arch, Capture, Event};
 use hostscope_ebpf::{Deliver, ProbeConfig, SocketIo, SyscallRule};
@@ -85,6 +85,7 @@ struct Plan {
     json: bool,
     payload: u32,
     ring_kib: u32,
+    secrets: Secrets,
 }
 
 impl Plan {
@@ -105,6 +106,11 @@ impl Plan {
             json: args.json,
             payload: args.payload,
             ring_kib: args.ring_kib,
+            secrets: if args.show_secrets {
+                Secrets::Shown
+            } else {
+                Secrets::Masked
+            },
         })
     }
 
@@ -139,7 +145,10 @@ pub fn run(args: &ChainsArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn watch(plan: &Plan, program: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
-    let mut collector = Collector::default();
+    let mut collector = Collector {
+        tracker: Tracker::new(plan.secrets),
+        ..Collector::default()
+    };
     let finished = match session::run(
         &plan.target,
         program,

@@ -4,6 +4,7 @@
 //! processes the UI asks for), drained into batches for the UI. Without
 //! root the UI runs on procfs alone and says why.
 
+use hostscope_core::chains::Secrets;
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -59,6 +60,11 @@ pub fn run(args: &TopArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
         refresh: Duration::from_secs_f64(args.delay),
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        secrets: if args.show_secrets {
+            Secrets::Shown
+        } else {
+            Secrets::Masked
+        },
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

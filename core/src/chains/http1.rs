@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-use super::{Direction, Frame, Parser, Request, Response, Status};
+use super::{Direction, Frame, Parser, Request, Response, Secrets, Status};
 use crate::escape::{escape, escape_capped};
 
 /// Most bytes of a header block kept while waiting for its end; a longer
@@ -99,6 +99,7 @@ pub struct Http1 {
     buf: Vec<u8>,
     /// Final responses still to come that answer a HEAD request.
     head_responses: u32,
+    secrets: Secrets,
 }
 
 /// Where the parser is in the stream.
@@ -144,7 +145,14 @@ impl Http1 {
             state: State::Head,
             buf: Vec::new(),
             head_responses: 0,
+            secrets: Secrets::Masked,
         }
+    }
+
+    /// The same parser, masking secrets or not.
+    pub fn with_secrets(mut self, secrets: Secrets) -> Http1 {
+        self.secrets = secrets;
+        self
     }
 
     /// Tells a response parser that one more response answers a HEAD
@@ -210,7 +218,7 @@ impl Http1 {
     /// Handles a complete header block: emits its frame, sets up its body.
     fn message(&mut self, block: &[u8], out: &mut Out<'_>) {
         let parsed = if self.carries_requests {
-            parse_request(block)
+            parse_request(block, self.secrets)
         } else {
             parse_response(block, self.head_responses > 0)
         };
@@ -526,7 +534,7 @@ fn fields<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Option<Fields<'a>> {
     Some(f)
 }
 
-fn parse_request(block: &[u8]) -> Option<Message> {
+fn parse_request(block: &[u8], secrets: Secrets) -> Option<Message> {
     let mut lines = lines(block);
     let start = lines.next()?;
     let sp = start.iter().position(|&b| b == b' ')?;
@@ -553,7 +561,10 @@ fn parse_request(block: &[u8]) -> Option<Message> {
     };
     let request = Request {
         operation: escape(method),
-        target: escape_capped(&mask_target(target), MAX_TARGET),
+        target: match secrets {
+            Secrets::Masked => escape_capped(&mask_target(target), MAX_TARGET),
+            Secrets::Shown => escape_capped(target, MAX_TARGET),
+        },
         host: f.host.map(|h| escape_capped(h, MAX_HOST)),
         trace_id: f.traceparent.and_then(trace_id),
         request_id: f

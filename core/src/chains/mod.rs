@@ -28,6 +28,18 @@ pub enum Protocol {
     Opaque,
 }
 
+/// What the parsers do with the secrets requests carry (secret-looking
+/// query and path parameters and URL user info, Redis `AUTH` arguments,
+/// SQL literals, the values PostgreSQL echoes in its data errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Secrets {
+    /// Masked as they are parsed, so never stored, printed or exported.
+    #[default]
+    Masked,
+    /// Kept (`--show-secrets`).
+    Shown,
+}
+
 /// Who wrote the bytes, seen from the process that owns the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -169,11 +181,21 @@ pub fn detect(first: &[u8]) -> Option<(Protocol, bool)> {
 /// A parser for `protocol`, for the direction of a connection that
 /// carries requests (client to server) when `carries_requests`, else
 /// responses; none for bytes of no protocol we know.
-pub fn parser(protocol: Protocol, carries_requests: bool) -> Option<Box<dyn Parser>> {
+pub fn parser(
+    protocol: Protocol,
+    carries_requests: bool,
+    secrets: Secrets,
+) -> Option<Box<dyn Parser>> {
     match protocol {
-        Protocol::Http1 => Some(Box::new(http1::Http1::new(carries_requests))),
-        Protocol::Redis => Some(Box::new(resp::Resp::new(carries_requests))),
-        Protocol::Postgres => Some(Box::new(pg::Pg::new(carries_requests))),
+        Protocol::Http1 => Some(Box::new(
+            http1::Http1::new(carries_requests).with_secrets(secrets),
+        )),
+        Protocol::Redis => Some(Box::new(
+            resp::Resp::new(carries_requests).with_secrets(secrets),
+        )),
+        Protocol::Postgres => Some(Box::new(
+            pg::Pg::new(carries_requests).with_secrets(secrets),
+        )),
         Protocol::Opaque => None,
     }
 }
@@ -295,5 +317,33 @@ mod tests {
         assert!(!Status::Http(404).is_error());
         assert!(!Status::RedisNil.is_error());
         assert!(Status::RedisError("ERR x".into()).is_error());
+    }
+
+    #[test]
+    fn secrets_are_masked_unless_shown() {
+        fn first_target(protocol: Protocol, secrets: Secrets, bytes: &[u8]) -> String {
+            let mut parser = parser(protocol, true, secrets).expect("a parser");
+            let frames = parser.feed(bytes, bytes.len() as u64);
+            match frames.first() {
+                Some(Frame::Request(r)) => r.target.clone(),
+                other => panic!("no request from {protocol:?}: {other:?}"),
+            }
+        }
+        let http = b"GET /s?token=hs-42 HTTP/1.1\r\n\r\n";
+        let redis = b"*2\r\n$4\r\nAUTH\r\n$5\r\nhs-42\r\n";
+        // A startup message (protocol 3.0, user x), then a simple query.
+        let mut sql = b"\x00\x00\x00\x10\x00\x03\x00\x00user\x00x\x00\x00".to_vec();
+        sql.extend_from_slice(b"Q\x00\x00\x00\x18SELECT 'hs-42' AS x\x00");
+        for (protocol, bytes, masked) in [
+            (Protocol::Http1, &http[..], "/s?token=****"),
+            (Protocol::Redis, &redis[..], "****"),
+            (Protocol::Postgres, &sql[..], "SELECT ? AS x"),
+        ] {
+            assert_eq!(first_target(protocol, Secrets::Masked, bytes), masked);
+            assert!(
+                first_target(protocol, Secrets::Shown, bytes).contains("hs-42"),
+                "{protocol:?} shows it with --show-secrets"
+            );
+        }
     }
 }

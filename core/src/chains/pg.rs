@@ -38,7 +38,7 @@
 
 use std::fmt;
 
-use super::{Direction, Frame, Parser, Request, Response, Status};
+use super::{Direction, Frame, Parser, Request, Response, Secrets, Status};
 use crate::escape::escape_capped;
 
 /// Longest query head shown, in characters after escaping.
@@ -583,8 +583,11 @@ impl Reply {
 }
 
 /// The status of an ErrorResponse: its `C` (SQLSTATE) and `M` (message)
-/// fields.
-fn error_status(body: &[u8]) -> Status {
+/// fields. A data exception (SQLSTATE class 22: invalid input syntax, a
+/// value out of range, too long…) quotes the value it refused, which is a
+/// literal of the query: masked like the query's own. Other classes quote
+/// names (relations, constraints), kept.
+fn error_status(body: &[u8], secrets: Secrets) -> Status {
     let (mut code, mut message): (&[u8], &[u8]) = (b"", b"");
     let mut rest = body;
     while let Some((&field, tail)) = rest.split_first() {
@@ -599,10 +602,35 @@ fn error_status(body: &[u8]) -> Status {
         }
         rest = after;
     }
+    let masked;
+    let message = if secrets == Secrets::Masked && code.starts_with(b"22") {
+        masked = mask_quoted(message);
+        masked.as_slice()
+    } else {
+        message
+    };
     Status::PgError {
         code: escape_capped(code, CODE_CHARS),
         message: escape_capped(message, MESSAGE_CHARS),
     }
+}
+
+/// `text` with what stands between double quotes replaced by `****`.
+fn mask_quoted(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut parts = text.split(|&b| b == b'"');
+    if let Some(first) = parts.next() {
+        out.extend_from_slice(first);
+    }
+    for (i, part) in parts.enumerate() {
+        out.push(b'"');
+        if i % 2 == 0 {
+            out.extend_from_slice(b"****");
+        } else {
+            out.extend_from_slice(part);
+        }
+    }
+    out
 }
 
 /// One direction of a PostgreSQL connection: the client's queries or the
@@ -626,6 +654,7 @@ pub struct Pg {
     /// Whether a ReadyForQuery read first closes a reply already reported
     /// (server, right after a resync).
     orphan_ready: bool,
+    secrets: Secrets,
 }
 
 impl Pg {
@@ -644,6 +673,21 @@ impl Pg {
             cycle: None,
             reply: None,
             orphan_ready: false,
+            secrets: Secrets::Masked,
+        }
+    }
+
+    /// The same parser, masking secrets or not.
+    pub fn with_secrets(mut self, secrets: Secrets) -> Pg {
+        self.secrets = secrets;
+        self
+    }
+
+    /// A statement's text as a target: its literals masked, unless asked.
+    fn sql(&self, sql: &[u8]) -> String {
+        match self.secrets {
+            Secrets::Masked => mask_sql(sql),
+            Secrets::Shown => escape_capped(sql, TARGET_CHARS),
         }
     }
 
@@ -738,7 +782,7 @@ impl Pg {
         match kind {
             b'Q' => frames.push(Frame::Request(request(
                 "QUERY",
-                mask_sql(cstring(kept)),
+                self.sql(cstring(kept)),
                 body.size,
             ))),
             // FunctionCall (large objects): answered by a ReadyForQuery too.
@@ -754,7 +798,7 @@ impl Pg {
             }
             b'P' => {
                 let (name, rest) = split_cstring(kept);
-                let text = mask_sql(cstring(rest));
+                let text = self.sql(cstring(rest));
                 remember(&mut self.statements, STATEMENTS_MAX, name, text.clone());
                 let cycle = self.cycle(body);
                 cycle.prepared = true;
@@ -803,7 +847,7 @@ impl Pg {
             }
             b'E' => {
                 if reply.error.is_none() {
-                    reply.error = Some(error_status(&body.kept));
+                    reply.error = Some(error_status(&body.kept, self.secrets));
                 }
                 reply.answered = true;
             }
@@ -1463,5 +1507,30 @@ mod tests {
             }
             let _ = looks_like(&bytes, Direction::Out) || looks_like(&bytes, Direction::In);
         }
+    }
+
+    #[test]
+    fn a_data_error_s_quoted_value_is_masked_and_a_name_is_not() {
+        let status = |code: &str, message: &str, secrets| {
+            let body = &error(code, message)[5..];
+            error_status(body, secrets)
+        };
+        let refused = "invalid input syntax for type integer: \"hs-42\"";
+        assert_eq!(
+            status("22P02", refused, Secrets::Masked),
+            Status::PgError {
+                code: "22P02".into(),
+                message: "invalid input syntax for type integer: \\\"****\\\"".into()
+            }
+        );
+        let Status::PgError { message, .. } = status("22P02", refused, Secrets::Shown) else {
+            panic!("an error")
+        };
+        assert!(message.contains("hs-42"));
+        let missing = "relation \"nope\" does not exist";
+        let Status::PgError { message, .. } = status("42P01", missing, Secrets::Masked) else {
+            panic!("an error")
+        };
+        assert!(message.contains("nope"), "names are kept: {message}");
     }
 }

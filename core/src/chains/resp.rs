@@ -22,7 +22,7 @@
 
 use std::fmt;
 
-use super::{Direction, Frame, Parser, Request, Response, Status};
+use super::{Direction, Frame, Parser, Request, Response, Secrets, Status};
 use crate::escape::escape_capped;
 
 /// Longest operation shown, in characters.
@@ -347,6 +347,8 @@ struct Command {
     key: Option<Vec<u8>>,
     /// Whether it carries credentials after its key (`HELLO … AUTH`).
     secret: bool,
+    /// `--show-secrets`: nothing masked.
+    shown: bool,
 }
 
 impl Command {
@@ -367,14 +369,14 @@ impl Command {
     fn role(&self, len: u64) -> Role {
         match self.index {
             0 => Role::Name,
-            1 if self.name.is_some() && !self.is("AUTH") => Role::Key,
+            1 if self.name.is_some() && (self.shown || !self.is("AUTH")) => Role::Key,
             2.. if self.may_carry_auth() && (len == 4 || len == 5) => Role::AuthWord,
             _ => Role::Skip,
         }
     }
 
     fn into_request(self, bytes: u64) -> Request {
-        let target = if self.secret || self.is("AUTH") {
+        let target = if !self.shown && (self.secret || self.is("AUTH")) {
             MASKED.to_owned()
         } else {
             self.key
@@ -430,6 +432,7 @@ pub struct Resp {
     reply: Option<Reply>,
     /// Bytes of the frame being read so far.
     bytes: u64,
+    secrets: Secrets,
 }
 
 impl Resp {
@@ -445,7 +448,14 @@ impl Resp {
             command: None,
             reply: None,
             bytes: 0,
+            secrets: Secrets::Masked,
         }
+    }
+
+    /// The same parser, masking secrets or not.
+    pub fn with_secrets(mut self, secrets: Secrets) -> Resp {
+        self.secrets = secrets;
+        self
     }
 
     fn run(&mut self, feed: &mut Feed<'_>, frames: &mut Vec<Frame>) -> Result<(), Stop> {
@@ -501,6 +511,7 @@ impl Resp {
                 } else {
                     self.command = Some(Command {
                         left: count(n)?,
+                        shown: self.secrets == Secrets::Shown,
                         ..Command::default()
                     });
                 }
@@ -543,9 +554,10 @@ impl Resp {
         }
         let mut command = Command {
             name: Some(name.to_vec()),
+            shown: self.secrets == Secrets::Shown,
             ..Command::default()
         };
-        if !command.is("AUTH") {
+        if command.shown || !command.is("AUTH") {
             command.key = words.next().map(<[u8]>::to_vec);
         }
         command.secret = command.may_carry_auth() && words.any(is_auth_word);

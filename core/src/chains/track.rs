@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::{Frame, Parser, Protocol, Request, Status, detect, parser};
+use super::{Frame, Parser, Protocol, Request, Secrets, Status, detect, parser};
 use crate::model::{Arch, SocketCall, SocketClose};
 
 /// Which end of its connection a process is.
@@ -168,6 +168,7 @@ pub struct Tracker {
     /// Closed connections waiting out their grace: close time and id, in
     /// the order of the close records.
     closing: VecDeque<(u64, u64)>,
+    secrets: Secrets,
 }
 
 impl Tracker {
@@ -176,6 +177,15 @@ impl Tracker {
     pub const MAX_CONNS: usize = 65_536;
     /// How long a closed connection is kept for its last calls.
     pub const CLOSE_GRACE_NS: u64 = 1_000_000_000;
+
+    /// A tracker whose parsers mask secrets, or keep them (`Default`
+    /// masks).
+    pub fn new(secrets: Secrets) -> Tracker {
+        Tracker {
+            secrets,
+            ..Tracker::default()
+        }
+    }
 
     /// Takes one socket call; returns the spans it completed (and those of
     /// connections whose close has waited long enough).
@@ -287,8 +297,8 @@ impl Tracker {
             };
             conn.role.get_or_insert(role);
             let client = conn.role == Some(Role::Client);
-            conn.out = parser(protocol, client);
-            conn.inbound = parser(protocol, !client);
+            conn.out = parser(protocol, client, self.secrets);
+            conn.inbound = parser(protocol, !client, self.secrets);
         }
         let mut frames = std::mem::take(&mut self.frames);
         frames.clear();
