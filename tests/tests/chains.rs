@@ -38,6 +38,10 @@ fn a_failure_three_services_deep_is_one_chain_with_the_culprit_marked() {
     for port in [front, pay, cache] {
         wait_listening(port);
     }
+    // The pay service runs in a unit of its own: a cgroup named like one,
+    // which is all a process's origin is read from.
+    let unit = format!("hs-e2e-{}.service", std::process::id());
+    let _unit = CgroupUnit::enter(&unit, services.0[1].id());
     let mut args = vec!["chains".to_owned(), "--duration".into(), "4s".into()];
     for child in &services.0 {
         args.push("-p".into());
@@ -81,8 +85,8 @@ fn a_failure_three_services_deep_is_one_chain_with_the_culprit_marked() {
     );
     assert!(
         chain[1].starts_with("└─ POST /pay  python3[")
-            && chain[1].contains(&format!(":{pay}  500  ")),
-        "{}",
+            && chain[1].contains(&format!("] ({unit}) :{pay}  500  ")),
+        "the service, with its unit: {}",
         chain[1]
     );
     assert!(
@@ -208,4 +212,30 @@ srv.shutdown()
         shown.contains("GET /q?page=2&token=hs-e2e-s3cret  python3["),
         "shown when asked:\n{shown}"
     );
+}
+
+/// A cgroup (v1, the `pids` controller) named like a systemd unit, with a
+/// process moved into it; the process goes back to the root cgroup and the
+/// cgroup is removed when dropped.
+struct CgroupUnit(std::path::PathBuf);
+
+impl CgroupUnit {
+    fn enter(name: &str, pid: u32) -> CgroupUnit {
+        let dir = std::path::Path::new("/sys/fs/cgroup/pids").join(name);
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+        std::fs::write(dir.join("cgroup.procs"), pid.to_string())
+            .unwrap_or_else(|e| panic!("move {pid} into {}: {e}", dir.display()));
+        CgroupUnit(dir)
+    }
+}
+
+impl Drop for CgroupUnit {
+    fn drop(&mut self) {
+        if let Ok(procs) = std::fs::read_to_string(self.0.join("cgroup.procs")) {
+            for pid in procs.lines() {
+                let _ = std::fs::write("/sys/fs/cgroup/pids/cgroup.procs", pid);
+            }
+        }
+        let _ = std::fs::remove_dir(&self.0);
+    }
 }

@@ -79,6 +79,8 @@ struct End {
     /// A string, or `{"hex": …}` when not UTF-8.
     comm: Value,
     addr: Option<String>,
+    /// `docker:0123456789ab`, `nginx.service`…; null when unknown.
+    origin: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,6 +142,9 @@ const EDGE_KEYS: &[&str] = &[
 struct Process {
     pid: u32,
     comm: Value,
+    /// Pinned by `End`'s; the services run in no unit here.
+    #[expect(dead_code, reason = "the field exists to pin the schema")]
+    origin: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

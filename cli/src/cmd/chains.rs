@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use hostscope_core::chains::json::{self, EdgeRecord, SummaryRecord};
 use hostscope_core::chains::link::{self, Hop};
+use hostscope_core::chains::origin::Origins;
 use hostscope_core::chains::track::{Span, Tracker};
 use hostscope_core::chains::{Secrets, map, render};
 use hostscope_core::decode;
@@ -218,8 +219,9 @@ async fn watch(plan: &Plan, program: Option<std::path::PathBuf>) -> anyhow::Resu
 }
 
 impl Collector {
-    fn keep(&mut self, span: Span) {
+    fn keep(&mut self, mut span: Span) {
         if self.spans.len() < MAX_SPANS {
+            self.origins.fill(&mut span);
             self.spans.push(span);
         } else {
             self.dropped += 1;
@@ -230,6 +232,8 @@ impl Collector {
 #[derive(Debug, Default)]
 struct Collector {
     tracker: Tracker,
+    /// Each process's container or unit, read while it runs.
+    origins: Origins,
     spans: Vec<Span>,
     /// Spans not kept past [`MAX_SPANS`].
     dropped: u64,

@@ -26,14 +26,16 @@
 //!   and `duration_ns` (as the client saw it when watched, else the server;
 //!   `duration_ns` null without a response), `request_bytes`,
 //!   `response_bytes` (null without a response), `client` and `server`
-//!   (`{pid, tid, comm, addr}`, that end's own address or null over a unix
-//!   socket; null when that end was not watched), `trace_id`, `request_id`
+//!   (`{pid, tid, comm, addr, origin}`: that end's own address or null over
+//!   a unix socket, its process's container, pod or systemd unit as `ps`
+//!   shows it or null; null when that end was not watched), `trace_id`,
+//!   `request_id`
 //!   (null when not carried).
 //! - `chain`, after its requests: `root_id`, `hops` (count), `duration_ns`
 //!   (the root's), `failed` (some hop failed), `culprit_id` (the `span_id`
 //!   of the hop to blame: the deepest failure, or the most self time; null
 //!   for a lone hop that did not fail).
-//! - `edge`, with `--map`: `caller` (`{pid, comm}`, null when not
+//! - `edge`, with `--map`: `caller` (`{pid, comm, origin}`, null when not
 //!   watched), `callee` (likewise), `port` (the callee's listening port),
 //!   `protocol`, `requests`, `errors`, `unanswered`, `rate_per_s`,
 //!   `error_pct` (0 to 100), `p50_ns`, `p99_ns` (null when none answered).
@@ -114,6 +116,9 @@ pub struct EndRecord<'a> {
     pub comm: JsonBytes<'a>,
     /// This end's own address (`127.0.0.1:8080`); null over a unix socket.
     pub addr: Option<String>,
+    /// The container, pod or unit its process runs in (`docker:0123456789ab`,
+    /// `nginx.service`); null when unknown.
+    pub origin: Option<String>,
 }
 
 impl<'a> From<&'a Span> for EndRecord<'a> {
@@ -123,6 +128,7 @@ impl<'a> From<&'a Span> for EndRecord<'a> {
             tid: span.tid,
             comm: JsonBytes(&span.comm),
             addr: span.local.map(|a| a.to_string()),
+            origin: span.origin.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -237,6 +243,8 @@ pub struct EdgeRecord<'a> {
 pub struct ProcessRecord<'a> {
     pub pid: u32,
     pub comm: JsonBytes<'a>,
+    /// As in a request's ends.
+    pub origin: Option<String>,
 }
 
 impl<'a> From<&'a map::Process> for ProcessRecord<'a> {
@@ -244,6 +252,7 @@ impl<'a> From<&'a map::Process> for ProcessRecord<'a> {
         ProcessRecord {
             pid: p.pid,
             comm: JsonBytes(&p.comm),
+            origin: p.origin.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -348,6 +357,7 @@ mod tests {
             pid,
             tid: pid + 1,
             comm: comm.to_vec(),
+            origin: None,
             role,
             protocol: if to == 6379 {
                 Protocol::Redis
@@ -472,7 +482,8 @@ mod tests {
                 "target": "/checkout", "host": "shop", "status": 502, "error": true,
                 "start_ns": 0, "duration_ns": 1203 * MS, "request_bytes": 60,
                 "response_bytes": 38, "client": null,
-                "server": {"pid": 10, "tid": 11, "comm": "front", "addr": "127.0.0.1:8080"},
+                "server": {"pid": 10, "tid": 11, "comm": "front", "addr": "127.0.0.1:8080",
+                           "origin": null},
                 "trace_id": null, "request_id": "r1",
             })
         );
@@ -596,7 +607,12 @@ mod tests {
 
     #[test]
     fn edges_and_the_summary_have_their_type() {
-        let edges = map::edges([&outage()], std::time::Duration::from_secs(2));
+        let mut root = outage();
+        // The service's origin, as /proc gave it.
+        if let Some(pay) = root.children[0].server.as_mut() {
+            pay.origin = Some(crate::procfs::Origin::Unit("pay.service".into()));
+        }
+        let edges = map::edges([&root], std::time::Duration::from_secs(2));
         let mut out = Vec::new();
         for edge in &edges {
             write_record(&mut out, &EdgeRecord::from(edge)).unwrap();
@@ -610,8 +626,9 @@ mod tests {
         assert_eq!(
             records[1],
             json!({
-                "type": "edge", "caller": {"pid": 10, "comm": "front"},
-                "callee": {"pid": 20, "comm": "pay"}, "port": 9000, "protocol": "http",
+                "type": "edge", "caller": {"pid": 10, "comm": "front", "origin": null},
+                "callee": {"pid": 20, "comm": "pay", "origin": "pay.service"},
+                "port": 9000, "protocol": "http",
                 "requests": 1, "errors": 1, "unanswered": 0, "rate_per_s": 0.5,
                 "error_pct": 100.0, "p50_ns": 1198 * MS, "p99_ns": 1198 * MS,
             })

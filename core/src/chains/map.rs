@@ -7,6 +7,7 @@
 //! defines one); a caller is only its process, since the port it calls
 //! from is ephemeral.
 
+use crate::procfs::Origin;
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::time::Duration;
@@ -22,6 +23,8 @@ pub struct Process {
     pub pid: u32,
     /// Raw bytes, as the kernel reported them.
     pub comm: Vec<u8>,
+    /// Its container, pod or unit, when known.
+    pub origin: Option<Origin>,
 }
 
 /// The requests one process made to one service, with one protocol.
@@ -71,7 +74,10 @@ impl Edge {
 fn process_text(process: Option<&Process>) -> String {
     process.map_or_else(
         || "(unwatched)".to_owned(),
-        |p| format!("{}[{}]", escape(&p.comm), p.pid),
+        |p| match &p.origin {
+            Some(origin) => format!("{}[{}] ({origin})", escape(&p.comm), p.pid),
+            None => format!("{}[{}]", escape(&p.comm), p.pid),
+        },
     )
 }
 
@@ -110,6 +116,7 @@ pub fn edges<'a>(roots: impl IntoIterator<Item = &'a Hop>, watched: Duration) ->
         let process = |span: &super::track::Span| Process {
             pid: span.pid,
             comm: span.comm.clone(),
+            origin: span.origin.clone(),
         };
         let key = Key {
             caller: hop.client.as_ref().map(process),
@@ -273,6 +280,7 @@ mod tests {
             pid,
             tid: pid,
             comm: comm.as_bytes().to_vec(),
+            origin: None,
             role,
             protocol: if to == 6379 {
                 Protocol::Redis

@@ -13,6 +13,7 @@ pub mod http1;
 pub mod json;
 pub mod link;
 pub mod map;
+pub mod origin;
 pub mod pg;
 pub mod render;
 pub mod resp;

@@ -56,8 +56,13 @@ pub fn hop_line(hop: &Hop) -> String {
     } else {
         format!(" {}", span.request.target)
     };
+    let origin = span
+        .origin
+        .as_ref()
+        .map(|o| format!(" ({o})"))
+        .unwrap_or_default();
     format!(
-        "{}{target}  {}[{}]{port}  {}  {}",
+        "{}{target}  {}[{}]{origin}{port}  {}  {}",
         span.request.operation,
         escape(&span.comm),
         span.pid,

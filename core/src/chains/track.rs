@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap;
 
 use super::{Frame, Parser, Protocol, Request, Secrets, Status, detect, parser};
 use crate::model::{Arch, SocketCall, SocketClose};
+use crate::procfs::Origin;
 
 /// Which end of its connection a process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,6 +37,10 @@ pub struct Span {
     pub tid: u32,
     /// Raw bytes.
     pub comm: Vec<u8>,
+    /// The container, pod or systemd unit the process runs in, when known:
+    /// filled by the consumer from /proc (see [`super::origin`]), not by
+    /// the tracker.
+    pub origin: Option<Origin>,
     pub role: Role,
     pub protocol: Protocol,
     pub local: Option<SocketAddr>,
@@ -342,6 +347,7 @@ impl Tracker {
                         pid: pending.pid,
                         tid: pending.tid,
                         comm: pending.comm,
+                        origin: None,
                         role: conn.role.unwrap_or(Role::Client),
                         protocol: conn.protocol.unwrap_or(Protocol::Http1),
                         local: conn.local,
@@ -438,6 +444,7 @@ impl Tracker {
                     pid: pending.pid,
                     tid: pending.tid,
                     comm: pending.comm,
+                    origin: None,
                     role: conn.role.unwrap_or(Role::Client),
                     protocol: conn.protocol.unwrap_or(Protocol::Http1),
                     local: conn.local,
@@ -479,6 +486,7 @@ fn connection_span(
         pid: opaque.pid,
         tid: opaque.tid,
         comm: opaque.comm.clone(),
+        origin: None,
         role: conn.role.unwrap_or(guessed),
         protocol: Protocol::Opaque,
         local: conn.local,

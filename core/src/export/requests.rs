@@ -27,6 +27,7 @@ use super::storm::Measure;
 use crate::chains::Protocol;
 use crate::chains::link::{self, Hop, culprit_hop};
 use crate::chains::map::protocol_name;
+use crate::chains::origin::Origins;
 use crate::chains::render::{duration_text, status_text};
 use crate::chains::track::{Role, Span, Tracker};
 use crate::model::{SocketCall, SocketClose};
@@ -61,6 +62,7 @@ struct Names {
     status: &'static str,
     duration_us: &'static str,
     port: &'static str,
+    origin: &'static str,
 }
 
 const REQUEST: Names = Names {
@@ -72,6 +74,7 @@ const REQUEST: Names = Names {
     status: "status",
     duration_us: "duration_us",
     port: "port",
+    origin: "origin",
 };
 
 const ROOT: Names = Names {
@@ -83,6 +86,7 @@ const ROOT: Names = Names {
     status: "root_status",
     duration_us: "root_duration_us",
     port: "root_port",
+    origin: "root_origin",
 };
 
 const CULPRIT: Names = Names {
@@ -94,6 +98,7 @@ const CULPRIT: Names = Names {
     status: "culprit_status",
     duration_us: "culprit_duration_us",
     port: "culprit_port",
+    origin: "culprit_origin",
 };
 
 /// Socket calls in, `request` and `chain` records out, one window at a
@@ -105,6 +110,8 @@ pub struct Requests {
     slow_ns: u64,
     max_spans: usize,
     tracker: Tracker,
+    /// Each process's container or unit, read while it runs.
+    origins: Origins,
     /// Spans of the chains that were still growing at the last close.
     held: Vec<Span>,
     /// Spans completed since the last close.
@@ -129,6 +136,7 @@ impl Requests {
             slow_ns: u64::try_from(slow.as_nanos()).unwrap_or(u64::MAX),
             max_spans,
             tracker: Tracker::default(),
+            origins: Origins::default(),
             held: Vec::new(),
             fresh: Vec::new(),
             dropped: 0,
@@ -150,13 +158,14 @@ impl Requests {
         }
     }
 
-    fn keep(&mut self, span: Span) {
+    fn keep(&mut self, mut span: Span) {
         // A connection of no known protocol is no request: how long it
         // lived is not a latency.
         if span.protocol == Protocol::Opaque {
             return;
         }
         if self.fresh.len() < self.max_spans {
+            self.origins.fill(&mut span);
             self.fresh.push(span);
         } else {
             self.dropped += 1;
@@ -273,6 +282,9 @@ fn with_hop(mut record: Record, names: &Names, hop: &Hop) -> Record {
         .field(names.target, span.request.target.clone())
         .field(names.status, status_text(span.status.as_ref()))
         .field(names.duration_us, (hop.duration_ns() / 1000).to_string());
+    if let Some(origin) = &span.origin {
+        record = record.field(names.origin, origin.to_string());
+    }
     match hop.port() {
         Some(port) => record.field(names.port, port.to_string()),
         None => record,
