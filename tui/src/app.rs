@@ -391,7 +391,14 @@ fn refreshed(app: &mut App, Refresh { snapshot, host }: Refresh) {
     app.snapshot = Some(snapshot);
     app.host = Some(host);
     app.rearrange();
-    app.chains.rebuild();
+    let processes = app.snapshot.as_ref().map_or(&[][..], |s| &s.processes[..]);
+    app.chains.rebuild(|pid| {
+        // Sorted by pid.
+        processes
+            .binary_search_by_key(&pid, |p| p.pid)
+            .ok()
+            .and_then(|i| processes[i].origin.clone())
+    });
 }
 
 fn detail_read(app: &mut App, update: DetailUpdate) {

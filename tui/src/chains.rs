@@ -8,6 +8,7 @@ use hostscope_core::chains::Secrets;
 use hostscope_core::chains::link::{self, Hop};
 use hostscope_core::chains::track::{Span, Tracker};
 use hostscope_core::model::{SocketCall, SocketClose};
+use hostscope_core::procfs::Origin;
 
 /// How the chains are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +92,22 @@ impl Chains {
     }
 
     /// Rebuilds the chains from the spans kept.
-    pub fn rebuild(&mut self) {
-        self.roots = link::chains(self.spans.iter().cloned().collect());
+    /// Rebuilds the chains from the spans kept, each span's process placed
+    /// by `origin_of` (the process list's container or unit) where the span
+    /// does not say.
+    pub fn rebuild(&mut self, origin_of: impl Fn(u32) -> Option<Origin>) {
+        let spans = self
+            .spans
+            .iter()
+            .cloned()
+            .map(|mut span| {
+                if span.origin.is_none() {
+                    span.origin = origin_of(span.pid);
+                }
+                span
+            })
+            .collect();
+        self.roots = link::chains(spans);
         self.sort();
     }
 
