@@ -208,18 +208,6 @@ impl Tracker {
         if self.conns.len() >= Self::MAX_CONNS && !self.conns.contains_key(&call.socket.id) {
             self.conns.clear();
         }
-        // The kernel reuses a closed connection's memory, and so its id: a
-        // different 4-tuple (or unix peer) under a known id is a new
-        // connection, and the old one is over.
-        let reused = self.conns.get(&call.socket.id).is_some_and(|c| {
-            (call.socket.local.is_some() && c.local != call.socket.local)
-                || (call.socket.remote.is_some() && c.remote != call.socket.remote)
-                || (c.peer != 0 && call.socket.peer != 0 && c.peer != call.socket.peer)
-        });
-        if reused {
-            let end = self.conns[&call.socket.id].closed_ns.unwrap_or(call.ts_ns);
-            done.extend(self.end(call.socket.id, end));
-        }
         let fresh = || Conn {
             role: None,
             protocol: None,
@@ -234,9 +222,31 @@ impl Tracker {
             closed_ns: None,
             opaque: None,
         };
+        // One lookup: this runs for every socket call of the host.
         let conn = match self.conns.entry(call.socket.id) {
             Entry::Vacant(v) => v.insert(fresh()),
-            Entry::Occupied(o) => o.into_mut(),
+            Entry::Occupied(o) => {
+                let conn = o.into_mut();
+                // The kernel reuses a closed connection's memory, and so its
+                // id: a different 4-tuple (or unix peer) under a known id is
+                // a new connection, and the old one is over.
+                let s = &call.socket;
+                if (s.local.is_some() && conn.local != s.local)
+                    || (s.remote.is_some() && conn.remote != s.remote)
+                    || (conn.peer != 0 && s.peer != 0 && conn.peer != s.peer)
+                {
+                    let old = std::mem::replace(conn, fresh());
+                    let end = old.closed_ns.unwrap_or(call.ts_ns);
+                    done.extend(retire(
+                        s.id,
+                        &old,
+                        end,
+                        &mut self.next_id,
+                        &mut self.unanswered,
+                    ));
+                }
+                conn
+            }
         };
         conn.local = conn.local.or(call.socket.local);
         conn.remote = conn.remote.or(call.socket.remote);
@@ -401,17 +411,7 @@ impl Tracker {
     /// and not answered stays so.
     fn end(&mut self, id: u64, ts_ns: u64) -> Option<Span> {
         let conn = self.conns.remove(&id)?;
-        self.unanswered += conn.pending.len() as u64;
-        let opaque = conn.opaque.as_ref()?;
-        self.next_id += 1;
-        Some(connection_span(
-            self.next_id,
-            id,
-            &conn,
-            opaque,
-            Some(Status::Closed),
-            ts_ns,
-        ))
+        retire(id, &conn, ts_ns, &mut self.next_id, &mut self.unanswered)
     }
 
     /// The requests still waiting for a response, as spans without a
@@ -460,6 +460,30 @@ impl Tracker {
         }
         out
     }
+}
+
+/// What connection `id`, over at `ts_ns`, leaves: its unanswered requests
+/// counted, and its connection-level span if its bytes were no protocol we
+/// know. The tracker's counters are passed alone, so that this can run
+/// while its connection table is borrowed.
+fn retire(
+    id: u64,
+    conn: &Conn,
+    ts_ns: u64,
+    next_id: &mut u64,
+    unanswered: &mut u64,
+) -> Option<Span> {
+    *unanswered += conn.pending.len() as u64;
+    let opaque = conn.opaque.as_ref()?;
+    *next_id += 1;
+    Some(connection_span(
+        *next_id,
+        id,
+        conn,
+        opaque,
+        Some(Status::Closed),
+        ts_ns,
+    ))
 }
 
 /// One span for a whole connection whose bytes were no protocol we know:
