@@ -185,6 +185,15 @@ static __always_inline bool failed(s64 ret)
 	return ret < 0 && ret >= -4095;
 }
 
+/* Puts a record in the ring, counting it as delivered or lost. */
+static __always_inline void output(void *rec, u32 size, u64 flags)
+{
+	if (bpf_ringbuf_output(&events, rec, size, flags))
+		count(HS_STAT_RING_FULL);
+	else
+		count(HS_STAT_DELIVERED);
+}
+
 /* Sends a finished record. Wakeups are batched: waking the reader for every
  * record costs more than the probe itself, so the reader is only woken once
  * this CPU has queued cfg_wakeup_bytes since its last wakeup, and otherwise
@@ -202,10 +211,7 @@ static __always_inline void submit(struct scratch *s, struct hs_event *ev, u32 s
 		s->unwoken = 0;
 		flags = BPF_RB_FORCE_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&events, ev, size, flags))
-		count(HS_STAT_RING_FULL);
-	else
-		count(HS_STAT_DELIVERED);
+	output(ev, size, flags);
 }
 
 /* State shared by the capture callbacks (bpf_loop keeps the verifier's work
@@ -591,10 +597,7 @@ static __always_inline void send_repeats(struct hs_last_lookup *last, u32 tid)
 	rep.ret = last->count;
 	rep.size = sizeof(rep);
 	last->count = 0;
-	if (bpf_ringbuf_output(&events, &rep, sizeof(rep), 0))
-		count(HS_STAT_RING_FULL);
-	else
-		count(HS_STAT_DELIVERED);
+	output(&rep, sizeof(rep), 0);
 }
 
 /* Whether the record built in `s` (of size `size`, a failed lookup when
@@ -983,10 +986,7 @@ int hs_sock_state(u64 *ctx)
 	ev.args[0] = ctx[0];
 	ev.size = sizeof(ev);
 	/* No wakeup of its own: the reader polls, and a close is no hurry. */
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_NO_WAKEUP))
-		count(HS_STAT_RING_FULL);
-	else
-		count(HS_STAT_DELIVERED);
+	output(&ev, sizeof(ev), BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
