@@ -254,6 +254,18 @@ pub struct SocketCall {
     pub payload: Vec<u8>,
 }
 
+/// A TCP connection established: its handshake done (seen by the kernel,
+/// not in any process's syscall).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketOpen {
+    /// Unix time, in nanoseconds.
+    pub ts_ns: u64,
+    /// The socket, as [`SocketInfo::id`].
+    pub id: u64,
+    /// Whether this is the end that connected (else it accepted).
+    pub client: bool,
+}
+
 /// The end of a TCP connection, however it ended (seen by the kernel, not
 /// in any process's syscall).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,6 +296,9 @@ pub enum Event {
     /// Only when the probe is asked for socket records; for every TCP
     /// socket of the host, whether or not its process is a target.
     SocketClosed(SocketClose),
+    /// Only when the probe is asked for socket records; for every TCP
+    /// connection of the host, like [`Event::SocketClosed`].
+    SocketOpened(SocketOpen),
 }
 
 /// Events the probe could not deliver whole, by cause. Summed over all CPUs.

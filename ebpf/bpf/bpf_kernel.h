@@ -62,8 +62,10 @@ static long (*bpf_ringbuf_output)(void *ringbuf, void *data, u64 size, u64 flags
 static void *(*bpf_task_storage_get)(void *map, void *task, void *value, u64 flags) = (void *)156;
 static struct task_struct *(*bpf_get_current_task_btf)(void) = (void *)158;
 static long (*bpf_loop)(u32 nr_loops, void *callback_fn, void *callback_ctx, u64 flags) = (void *)181;
+static struct pt_regs *(*bpf_task_pt_regs)(struct task_struct *task) = (void *)175;
 
 struct task_struct;
+struct pt_regs;
 
 /* Kernel structs: only the fields we read. Offsets come from BTF at load. */
 #if defined(__TARGET_ARCH_x86)
@@ -165,6 +167,7 @@ struct sock_common {
 
 struct sock {
 	struct sock_common __sk_common;
+	u16 sk_type;
 } __attribute__((preserve_access_index));
 
 struct unix_sock {

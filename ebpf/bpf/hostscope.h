@@ -19,6 +19,7 @@
 #define HS_EV_REPEAT 7    /* thread tid repeated its last lookup record ret more times, the last at ts_ns */
 #define HS_EV_SOCKIO 8    /* a read/write/connect/accept on a stream socket: capture 0 the hs_sockinfo, capture 1 the payload's first bytes */
 #define HS_EV_SOCKCLOSE 9 /* a TCP socket reached TCP_CLOSE: args[0] is its struct sock (an hs_sockinfo.sk); no process */
+#define HS_EV_SOCKOPEN 10 /* a TCP connection was established: args[0] is its struct sock, args[1] 1 on the connecting end, 0 on the accepting end; no process */
 
 /* hs_event.flags */
 #define HS_EVF_NORETURN 1   /* exit/exit_group: there is no return value */

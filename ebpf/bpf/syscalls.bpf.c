@@ -39,6 +39,11 @@ const volatile u32 cfg_fold_repeats = 0;
  * cfg_payload bytes (hostscope chains). */
 const volatile u32 cfg_sockio = 0;
 const volatile u32 cfg_payload = 512;
+/* With cfg_sockio: reads and writes come from the sock_send_length and
+ * sock_recv_length tracepoints (Linux >= 6.3), which hand over the socket
+ * itself, rather than from sys_exit, which must find it from the fd.
+ * sys_exit keeps connect and accept. */
+const volatile u32 cfg_sock_tp = 0;
 
 /* Send an HS_EV_OOM record when the OOM killer chooses a victim. */
 const volatile u32 cfg_oom_events = 0;
@@ -792,39 +797,70 @@ struct hs_iovec {
 	u64 len;
 };
 
-/* An HS_EV_SOCKIO record for a socket call that ended with `ret`: which
- * socket, and the first bytes of what went through it. */
-static __always_inline int sockio(u64 pid_tgid, struct pt_regs *regs, s64 ret, u32 nr,
-				  const struct hs_spec *spec)
+/* Fills `info` from the socket itself, as the socket tracepoints hand it
+ * over: a BTF pointer, so every field is a direct load, no helper call
+ * (but a unix socket's peer, past what the verifier knows of a sock). */
+static __always_inline bool socket_of_sk(struct sock *sk, struct hs_sockinfo *info)
 {
-	u8 how = spec->aux[0];
-	/* Failed reads and writes (EAGAIN on a non-blocking socket, mostly)
-	 * moved nothing; a failed connect is a failed hop. */
-	if (failed(ret) && how != HS_IO_CONNECT)
-		return 0;
-	u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return 0;
+	if (sk->sk_type != HS_SOCK_STREAM)
+		return false;
+	unsigned short family = sk->__sk_common.skc_family;
+	info->sk = (u64)sk;
+	info->peer = 0;
+	info->family = family;
+	info->type = HS_SOCK_STREAM;
+	info->lport = 0;
+	info->rport = 0;
+	__builtin_memset(info->laddr, 0, sizeof(info->laddr));
+	__builtin_memset(info->raddr, 0, sizeof(info->raddr));
+	if (family == HS_AF_INET) {
+		*(u32 *)info->laddr = sk->__sk_common.skc_rcv_saddr;
+		*(u32 *)info->raddr = sk->__sk_common.skc_daddr;
+	} else if (family == HS_AF_INET6) {
+		__builtin_memcpy(info->laddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(info->raddr, &sk->__sk_common.skc_v6_daddr, 16);
+	} else if (family == HS_AF_UNIX) {
+		struct sock *peer = NULL;
+		CORE_READ(&peer, &((struct unix_sock *)sk)->peer);
+		info->peer = (u64)peer;
+		return true;
+	} else {
+		return false;
+	}
+	info->lport = sk->__sk_common.skc_num;
+	info->rport = sk->__sk_common.skc_dport;
+	return true;
+}
+
+/* Starts an HS_EV_SOCKIO record in the scratch buffer: the header, and the
+ * hs_sockinfo capture whose place it returns (NULL without scratch). */
+static __always_inline struct hs_sockinfo *start_sockio(struct scratch *s, u64 pid_tgid,
+							struct pt_regs *regs, s64 ret, u32 nr)
+{
 	struct hs_event *ev = start(s, HS_EV_SOCKIO, pid_tgid);
 	ev->nr = nr;
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->ret = ret;
 	ev->flags = HS_EVF_NO_DURATION;
 	read_args(ev->args, regs);
-	s64 fd = how == HS_IO_ACCEPT ? ret : (s64)ev->args[0];
 	u32 off = sizeof(*ev);
 	struct hs_capture *hc = (void *)&s->buf[off];
-	struct hs_sockinfo *info = (void *)&s->buf[off + sizeof(*hc)];
-	if (!socket_of(fd, info))
-		return 0;
 	hc->arg = 0;
 	hc->kind = HS_CAP_SOCKINFO;
 	hc->index = 0;
 	hc->flags = 0;
-	hc->len = sizeof(*info);
+	hc->len = sizeof(struct hs_sockinfo);
 	ev->ncap = 1;
-	s->off = off + sizeof(*hc) + sizeof(*info);
+	s->off = off + sizeof(*hc) + sizeof(struct hs_sockinfo);
+	return (void *)&s->buf[off + sizeof(*hc)];
+}
+
+/* Ends the HS_EV_SOCKIO record started in `s` with the first bytes of what
+ * went through the socket, and sends it. */
+static __always_inline void send_sockio(struct scratch *s, const struct hs_spec *spec, s64 ret)
+{
+	struct hs_event *ev = (void *)s->buf;
+	u8 how = spec->aux[0];
 	const void *buf = NULL;
 	u64 len = ret > 0 ? ret : 0;
 	if (how == HS_IO_BUF) {
@@ -848,6 +884,30 @@ static __always_inline int sockio(u64 pid_tgid, struct pt_regs *regs, s64 ret, u
 		put(&c, 1, HS_CAP_BUF_OUT, 0, buf, len, cfg_payload, false);
 	}
 	submit(s, ev, s->off);
+}
+
+/* An HS_EV_SOCKIO record for a socket call that ended with `ret`, found at
+ * sys_exit: which socket, and the first bytes of what went through it. */
+static __always_inline int sockio(u64 pid_tgid, struct pt_regs *regs, s64 ret, u32 nr,
+				  const struct hs_spec *spec)
+{
+	u8 how = spec->aux[0];
+	/* Failed reads and writes (EAGAIN on a non-blocking socket, mostly)
+	 * moved nothing; a failed connect is a failed hop. */
+	if (failed(ret) && how != HS_IO_CONNECT)
+		return 0;
+	/* The socket tracepoints send reads and writes. */
+	if (cfg_sock_tp && how != HS_IO_CONNECT && how != HS_IO_ACCEPT)
+		return 0;
+	u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct hs_sockinfo *info = start_sockio(s, pid_tgid, regs, ret, nr);
+	s64 fd = how == HS_IO_ACCEPT ? ret : (s64)first_arg(regs);
+	if (!socket_of(fd, info))
+		return 0;
+	send_sockio(s, spec, ret);
 	return 0;
 }
 
@@ -965,29 +1025,98 @@ int hs_sys_exit(u64 *ctx)
 	return 0;
 }
 
+#define HS_TCP_ESTABLISHED 1
+#define HS_TCP_SYN_SENT 2
+#define HS_TCP_SYN_RECV 3
 #define HS_TCP_CLOSE 7
 
-/* The end of a TCP connection, whoever ended it: a socket reaching
- * TCP_CLOSE. It often runs in softirq context, on behalf of no process, so
- * it is not filtered by target: one record per connection is cheap, and
- * user space ignores sockets it never saw. Unix sockets have no such
- * tracepoint; their end shows as a read of 0 bytes. */
+/* The life of a TCP connection, whoever began or ended it: a socket
+ * reaching TCP_ESTABLISHED (from SYN_SENT on the end that connected, from
+ * SYN_RECV on the end that accepted) or TCP_CLOSE. This often runs in
+ * softirq context, on behalf of no process, so it is not filtered by
+ * target: two records per connection are cheap, and user space ignores
+ * sockets it never sees used. Unix sockets have no such tracepoint; their
+ * end shows as a read of 0 bytes. */
 SEC("tp_btf/inet_sock_set_state")
 int hs_sock_state(u64 *ctx)
 {
-	if (!cfg_sockio || (int)ctx[2] != HS_TCP_CLOSE || !sockets_wanted())
+	int old = (int)ctx[1];
+	int new = (int)ctx[2];
+	u32 kind;
+	if (new == HS_TCP_CLOSE)
+		kind = HS_EV_SOCKCLOSE;
+	else if (new == HS_TCP_ESTABLISHED && (old == HS_TCP_SYN_SENT || old == HS_TCP_SYN_RECV))
+		kind = HS_EV_SOCKOPEN;
+	else
+		return 0;
+	if (!cfg_sockio || !sockets_wanted())
 		return 0;
 	/* Built on the stack, not in the per-CPU scratch: a softirq can
 	 * interrupt the syscall program in the middle of its record. */
 	struct hs_event ev = {};
-	ev.kind = HS_EV_SOCKCLOSE;
+	ev.kind = kind;
 	ev.ts_ns = bpf_ktime_get_ns();
 	ev.flags = HS_EVF_NO_DURATION;
 	ev.args[0] = ctx[0];
+	ev.args[1] = old == HS_TCP_SYN_SENT;
 	ev.size = sizeof(ev);
-	/* No wakeup of its own: the reader polls, and a close is no hurry. */
+	/* No wakeup of its own: the reader polls, and neither is a hurry. */
 	output(&ev, sizeof(ev), BPF_RB_NO_WAKEUP);
 	return 0;
+}
+
+/* A read or write of `ret` bytes on `sk` by the current thread, seen by
+ * the socket tracepoints: the syscall it belongs to, and its buffers, are
+ * in the thread's saved registers. Anything that is not one of the socket
+ * calls we decode (a kernel user of the socket, sendfile, io_uring) has no
+ * spec with HS_SPEC_SOCKIO and is left alone. */
+static __always_inline int sock_moved(struct sock *sk, s64 ret)
+{
+	if (!cfg_sockio || !cfg_sock_tp || ret <= 0)
+		return 0;
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!is_target(pid_tgid >> 32) || !sockets_wanted())
+		return 0;
+	struct pt_regs *regs = bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs)
+		return 0;
+	u32 nr = (u32)SYSCALL_NR(regs);
+	if (nr >= HS_MAX_SYSCALLS)
+		return 0;
+	const struct hs_spec *spec = bpf_map_lookup_elem(&specs, &nr);
+	if (!spec || !(spec->flags & HS_SPEC_ENABLED) || !(spec->flags & HS_SPEC_SOCKIO))
+		return 0;
+	u8 how = spec->aux[0];
+	if (how != HS_IO_BUF && how != HS_IO_IOV && how != HS_IO_MSG)
+		return 0;
+	u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct hs_sockinfo *info = start_sockio(s, pid_tgid, regs, ret, nr);
+	if (!socket_of_sk(sk, info))
+		return 0;
+	send_sockio(s, spec, ret);
+	return 0;
+}
+
+/* sock_send_length(struct sock *sk, int ret, int flags) */
+SEC("tp_btf/sock_send_length")
+int hs_sock_send(u64 *ctx)
+{
+	return sock_moved((struct sock *)ctx[0], (s64)(int)ctx[1]);
+}
+
+#define HS_MSG_PEEK 2
+
+/* sock_recv_length(struct sock *sk, int ret, int flags). A peek leaves
+ * the bytes for the read that follows, which sends them. */
+SEC("tp_btf/sock_recv_length")
+int hs_sock_recv(u64 *ctx)
+{
+	if ((int)ctx[2] & HS_MSG_PEEK)
+		return 0;
+	return sock_moved((struct sock *)ctx[0], (s64)(int)ctx[1]);
 }
 
 /* Children of a followed process are traced from their first instruction;

@@ -14,6 +14,7 @@ pub const EV_OOM: u32 = 6;
 pub const EV_REPEAT: u32 = 7;
 pub const EV_SOCKIO: u32 = 8;
 pub const EV_SOCKCLOSE: u32 = 9;
+pub const EV_SOCKOPEN: u32 = 10;
 
 pub const EVF_NORETURN: u16 = 1;
 pub const EVF_ARGV_TRUNC: u16 = 2;

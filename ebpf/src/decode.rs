@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use hostscope_core::model::{
     Arch, Captured, Event, LookupRepeat, ProcessExec, ProcessExit, ProcessFork, ProcessOom,
-    SocketCall, SocketClose, SocketInfo, SyscallEvent,
+    SocketCall, SocketClose, SocketInfo, SocketOpen, SyscallEvent,
 };
 
 use crate::abi::{self, CaptureHeader, EventHeader};
@@ -94,6 +94,11 @@ impl Decoder {
             abi::EV_SOCKCLOSE => Ok(Some(Event::SocketClosed(SocketClose {
                 ts_ns,
                 id: h.args[0],
+            }))),
+            abi::EV_SOCKOPEN => Ok(Some(Event::SocketOpened(SocketOpen {
+                ts_ns,
+                id: h.args[0],
+                client: h.args[1] != 0,
             }))),
             abi::EV_REPEAT => Ok(Some(Event::Repeat(LookupRepeat {
                 ts_ns,

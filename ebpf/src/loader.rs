@@ -6,6 +6,7 @@
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader};
+use aya_obj::btf::BtfKind;
 use hostscope_core::model::{Capture, LookupRepeat, Losses};
 
 use crate::ProbeError;
@@ -155,6 +156,17 @@ impl Probe {
         let fold = u32::from(config.fold_repeats && !config.timed);
         let sockio = u32::from(config.socket_payload.is_some() && !config.timed);
         let payload = config.socket_payload.unwrap_or(0).min(4096);
+        let sock_tp = u32::from(
+            sockio == 1
+                && has_socket_tracepoints(&btf)
+                && std::env::var_os(SOCKETS_FROM_SYSCALLS).is_none(),
+        );
+        // With the socket tracepoints, a probe for socket records alone
+        // (hostscope chains) needs no syscall tracepoint: the connection's
+        // reads and writes come from those, its life from
+        // inet_sock_set_state, and no other process's syscalls pay.
+        let syscalls_unused =
+            sock_tp == 1 && live == 0 && config.rules.iter().all(|rule| rule.socket_io.is_some());
         let lookup_errnos = config
             .lookup_errnos
             .iter()
@@ -174,6 +186,7 @@ impl Probe {
             .override_global("cfg_fold_repeats", &fold, true)
             .override_global("cfg_sockio", &sockio, true)
             .override_global("cfg_payload", &payload, true)
+            .override_global("cfg_sock_tp", &sock_tp, true)
             .map_max_entries("events", ring_bytes)
             .map_max_entries("traced", pid_words)
             .map_max_entries("searching", pid_words)
@@ -201,12 +214,16 @@ impl Probe {
             ("hs_exit", "sched_process_exit"),
             ("hs_oom", "mark_victim"),
             ("hs_sock_state", "inet_sock_set_state"),
+            ("hs_sock_send", "sock_send_length"),
+            ("hs_sock_recv", "sock_recv_length"),
         ] {
             let unused = match program {
                 "hs_sys_enter" => !config.timed,
+                "hs_sys_exit" => syscalls_unused,
                 "hs_exec" => !config.exec_records,
                 "hs_oom" => !config.oom_records,
                 "hs_sock_state" => config.socket_payload.is_none(),
+                "hs_sock_send" | "hs_sock_recv" => sock_tp == 0,
                 _ => false,
             };
             if unused {
@@ -463,6 +480,21 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Set in the environment, makes the probe take socket records from
+/// `sys_exit` as on kernels without the socket tracepoints: how the tests
+/// run that path on a kernel that has them.
+const SOCKETS_FROM_SYSCALLS: &str = "HOSTSCOPE_SOCKETS_FROM_SYSCALLS";
+
+/// Whether the kernel has the `sock_send_length` and `sock_recv_length`
+/// tracepoints (Linux >= 6.3), which hand over a read's or write's socket
+/// directly; older kernels get socket records from `sys_exit`, which finds
+/// the socket from the fd.
+fn has_socket_tracepoints(btf: &Btf) -> bool {
+    ["btf_trace_sock_send_length", "btf_trace_sock_recv_length"]
+        .iter()
+        .all(|name| btf.id_by_type_name_kind(name, BtfKind::Typedef).is_ok())
 }
 
 #[cfg(test)]

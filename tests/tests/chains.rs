@@ -10,6 +10,18 @@ use hostscope_tests::{Services, THREE_SERVICES_PY, TempDir, free_port, hostscope
 
 #[test]
 fn a_failure_three_services_deep_is_one_chain_with_the_culprit_marked() {
+    three_services_deep(false);
+}
+
+/// Kernels before 6.3 have no socket tracepoints: there the probe finds
+/// each read's and write's socket from its fd at sys_exit. This kernel has
+/// them, so the test asks for that path.
+#[test]
+fn without_socket_tracepoints_the_same_chain_comes_from_the_syscalls() {
+    three_services_deep(true);
+}
+
+fn three_services_deep(from_syscalls: bool) {
     let dir = TempDir::new("hs-chains");
     let script = dir.path().join("service.py");
     std::fs::write(&script, THREE_SERVICES_PY).expect("write the service");
@@ -40,14 +52,22 @@ fn a_failure_three_services_deep_is_one_chain_with_the_culprit_marked() {
     }
     // The pay service runs in a unit of its own: a cgroup named like one,
     // which is all a process's origin is read from.
-    let unit = format!("hs-e2e-{}.service", std::process::id());
+    let unit = format!(
+        "hs-e2e-{}-{}.service",
+        std::process::id(),
+        u8::from(from_syscalls)
+    );
     let _unit = CgroupUnit::enter(&unit, services.0[1].id());
     let mut args = vec!["chains".to_owned(), "--duration".into(), "4s".into()];
     for child in &services.0 {
         args.push("-p".into());
         args.push(child.id().to_string());
     }
-    let watcher = hostscope()
+    let mut watcher = hostscope();
+    if from_syscalls {
+        watcher.env("HOSTSCOPE_SOCKETS_FROM_SYSCALLS", "1");
+    }
+    let watcher = watcher
         .args(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -442,6 +442,7 @@ fn live(app: &mut App, batch: LiveBatch) {
         match news {
             SocketNews::Call(call) => app.chains.observe(call),
             SocketNews::Closed(close) => app.chains.closed(close),
+            SocketNews::Opened(open) => app.chains.opened(open),
         }
     }
     for pid in batch.exited {

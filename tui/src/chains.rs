@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use hostscope_core::chains::Secrets;
 use hostscope_core::chains::link::{self, Hop};
 use hostscope_core::chains::track::{Span, Tracker};
-use hostscope_core::model::{SocketCall, SocketClose};
+use hostscope_core::model::{SocketCall, SocketClose, SocketOpen};
 use hostscope_core::procfs::Origin;
 
 /// How the chains are ordered.
@@ -89,6 +89,11 @@ impl Chains {
             self.spans.pop_front();
         }
         self.spans.push_back(span);
+    }
+
+    /// Takes the establishment of a TCP connection.
+    pub fn opened(&mut self, open: &SocketOpen) {
+        self.tracker.opened(open);
     }
 
     /// Rebuilds the chains from the spans kept.

@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 
 use hostscope_core::analysis::why_missing::{self, Lookup, Observation};
 use hostscope_core::enrich::Enricher;
-use hostscope_core::model::{Event, Losses, SocketCall, SocketClose, SyscallEvent};
+use hostscope_core::model::{Event, Losses, SocketCall, SocketClose, SocketOpen, SyscallEvent};
 use hostscope_core::output::text;
 
 /// One syscall the probe delivered, ready for the views.
@@ -53,6 +53,7 @@ pub struct LiveBatch {
 pub enum SocketNews {
     Call(SocketCall),
     Closed(SocketClose),
+    Opened(SocketOpen),
 }
 
 /// Turns probe events into [`LiveRecord`]s, keeping the per-process path
@@ -80,6 +81,7 @@ impl Converter {
         match event {
             Event::Socket(call) => batch.sockets.push(SocketNews::Call(call)),
             Event::SocketClosed(close) => batch.sockets.push(SocketNews::Closed(close)),
+            Event::SocketOpened(open) => batch.sockets.push(SocketNews::Opened(open)),
             Event::Syscall(ev) => records.push(self.syscall(&ev)),
             Event::Fork(fork) => self.enricher.forked(&fork),
             // Not asked for.

@@ -255,6 +255,7 @@ impl Consumer for Collector {
                     self.keep(span);
                 }
             }
+            Event::SocketOpened(open) => self.tracker.opened(&open),
             _ => {}
         }
         Ok(())

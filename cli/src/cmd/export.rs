@@ -420,6 +420,11 @@ impl Consumer for Exporter {
                     requests.closed(&close);
                 }
             }
+            Event::SocketOpened(open) => {
+                if let Some(requests) = &mut self.requests {
+                    requests.opened(&open);
+                }
+            }
             // Not asked for (the analyzer of a window folds repeats itself).
             Event::Repeat(_) => {}
             Event::Oom(oom) => {

@@ -202,7 +202,8 @@ impl Consumer for Sink {
             | Event::Oom(_)
             | Event::Repeat(_)
             | Event::Socket(_)
-            | Event::SocketClosed(_) => {}
+            | Event::SocketClosed(_)
+            | Event::SocketOpened(_) => {}
             Event::Exit(exit) => {
                 self.enricher.exited(&exit);
                 if self.summary.is_some() {

@@ -246,7 +246,7 @@ impl Consumer for Collector {
                 count: repeat.count,
             }),
             // Not asked for.
-            Event::Oom(_) | Event::Socket(_) | Event::SocketClosed(_) => {}
+            Event::Oom(_) | Event::Socket(_) | Event::SocketClosed(_) | Event::SocketOpened(_) => {}
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 use super::{Frame, Parser, Protocol, Request, Secrets, Status, detect, parser};
-use crate::model::{Arch, SocketCall, SocketClose};
+use crate::model::{Arch, SocketCall, SocketClose, SocketOpen};
 use crate::procfs::Origin;
 
 /// Which end of its connection a process is.
@@ -173,6 +173,10 @@ pub struct Tracker {
     /// Closed connections waiting out their grace: close time and id, in
     /// the order of the close records.
     closing: VecDeque<(u64, u64)>,
+    /// TCP connections established and not yet used, by id: when and
+    /// which end, for the first call on them. Every connection of the
+    /// host passes here, the targets' or not; its close takes it out.
+    opening: FxHashMap<u64, (u64, Role)>,
     secrets: Secrets,
 }
 
@@ -223,8 +227,12 @@ impl Tracker {
             opaque: None,
         };
         // One lookup: this runs for every socket call of the host.
+        let mut new = false;
         let conn = match self.conns.entry(call.socket.id) {
-            Entry::Vacant(v) => v.insert(fresh()),
+            Entry::Vacant(v) => {
+                new = true;
+                v.insert(fresh())
+            }
             Entry::Occupied(o) => {
                 let conn = o.into_mut();
                 // The kernel reuses a closed connection's memory, and so its
@@ -235,6 +243,7 @@ impl Tracker {
                     || (s.remote.is_some() && conn.remote != s.remote)
                     || (conn.peer != 0 && s.peer != 0 && conn.peer != s.peer)
                 {
+                    new = true;
                     let old = std::mem::replace(conn, fresh());
                     let end = old.closed_ns.unwrap_or(call.ts_ns);
                     done.extend(retire(
@@ -248,6 +257,10 @@ impl Tracker {
                 conn
             }
         };
+        if new && let Some((ts_ns, role)) = self.opening.remove(&call.socket.id) {
+            conn.role = Some(role);
+            conn.opened_ns = Some(ts_ns);
+        }
         conn.local = conn.local.or(call.socket.local);
         conn.remote = conn.remote.or(call.socket.remote);
         if conn.peer == 0 {
@@ -382,6 +395,7 @@ impl Tracker {
     /// (a reset while a response is read). Returns the spans of the
     /// connections whose grace has passed.
     pub fn closed(&mut self, close: &SocketClose) -> Vec<Span> {
+        self.opening.remove(&close.id);
         if let Some(conn) = self.conns.get_mut(&close.id)
             && conn.closed_ns.is_none()
         {
@@ -389,6 +403,21 @@ impl Tracker {
             self.closing.push_back((close.ts_ns, close.id));
         }
         self.sweep(close.ts_ns)
+    }
+
+    /// Takes the establishment of a TCP connection: who connected and
+    /// who accepted, when no connect or accept call says so (the probe
+    /// sends reads and writes without them where the kernel allows).
+    pub fn opened(&mut self, open: &SocketOpen) {
+        if self.opening.len() >= Self::MAX_CONNS {
+            self.opening.clear();
+        }
+        let role = if open.client {
+            Role::Client
+        } else {
+            Role::Server
+        };
+        self.opening.insert(open.id, (open.ts_ns, role));
     }
 
     /// Ends the connections closed at least a grace period before `now`.
@@ -685,6 +714,39 @@ mod tests {
             (Role::Server, Some(Status::Open))
         );
         assert_eq!((open[0].response_bytes, open[0].duration_ns()), (20, 2_000));
+    }
+
+    #[test]
+    fn an_established_connection_gives_its_first_call_the_role_and_the_start() {
+        let mut t = Tracker::default();
+        // The accepting end, which would be taken for the client by its
+        // port (40000 against 9000): the kernel's record says otherwise.
+        t.opened(&SocketOpen {
+            ts_ns: 500,
+            id: 5,
+            client: false,
+        });
+        let mut first = call("read", 5, 9000, b"\x00\x01binary");
+        first.ts_ns = 2_000;
+        t.observe(&first);
+        let open = t.unfinished();
+        assert_eq!((open[0].role, open[0].start_ns), (Role::Server, 500));
+
+        // A connection closed before any call of a target leaves nothing.
+        t.opened(&SocketOpen {
+            ts_ns: 600,
+            id: 6,
+            client: true,
+        });
+        t.closed(&SocketClose { ts_ns: 700, id: 6 });
+        assert!(t.opening.is_empty());
+        // Nor is a later connection under that id taken for it.
+        let mut later = call("read", 6, 9000, b"\x00\x01binary");
+        later.ts_ns = 3_000;
+        t.observe(&later);
+        let open = t.unfinished();
+        let span = open.iter().find(|s| s.conn == 6).expect("the later one");
+        assert_eq!(span.start_ns, 3_000);
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::chains::map::protocol_name;
 use crate::chains::origin::Origins;
 use crate::chains::render::{duration_text, status_text};
 use crate::chains::track::{Role, Span, Tracker};
-use crate::model::{SocketCall, SocketClose};
+use crate::model::{SocketCall, SocketClose, SocketOpen};
 
 /// The durations of request and chain records: repeats of a request differ
 /// in them without being different events.
@@ -156,6 +156,11 @@ impl Requests {
         for span in self.tracker.closed(close) {
             self.keep(span);
         }
+    }
+
+    /// Takes the establishment of a TCP connection.
+    pub fn opened(&mut self, open: &SocketOpen) {
+        self.tracker.opened(open);
     }
 
     fn keep(&mut self, mut span: Span) {
