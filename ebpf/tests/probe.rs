@@ -423,10 +423,18 @@ async fn socket_calls_carry_the_connection_and_the_payload() {
     // A file read is not a socket: it must not show up.
     let _ = std::fs::read("/proc/self/stat").unwrap();
 
-    let calls: Vec<hostscope_core::model::SocketCall> = collect(&mut stream)
-        .into_iter()
+    let events = collect(&mut stream);
+    let calls: Vec<&hostscope_core::model::SocketCall> = events
+        .iter()
         .filter_map(|e| match e {
             Event::Socket(s) if s.pid == me => Some(s),
+            _ => None,
+        })
+        .collect();
+    let opens: Vec<&hostscope_core::model::SocketOpen> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SocketOpened(o) => Some(o),
             _ => None,
         })
         .collect();
@@ -435,28 +443,31 @@ async fn socket_calls_carry_the_connection_and_the_payload() {
             .unwrap();
         calls.iter().filter(move |c| c.nr == nr)
     };
-    let connect = named("connect").next().expect("the connect");
-    assert_eq!(connect.ret, 0);
-    assert_eq!(connect.socket.remote.map(|a| a.port()), Some(port));
-    let accepted = named("accept4")
-        .chain(named("accept"))
-        .next()
-        .expect("the accept");
-    assert_eq!(accepted.socket.local.map(|a| a.port()), Some(port));
-    // Both ends of one connection: each one's local is the other's remote.
-    assert_eq!(accepted.socket.remote, connect.socket.local);
-    assert_ne!(accepted.socket.id, connect.socket.id);
     let sent = named("write")
         .chain(named("sendto"))
-        .find(|c| c.socket.id == connect.socket.id)
+        .find(|c| c.socket.remote.map(|a| a.port()) == Some(port))
         .expect("the client's write");
     assert_eq!(sent.ret, request.len() as i64);
     assert_eq!(sent.payload, &request[..16], "the first 16 bytes");
     let received = named("read")
         .chain(named("recvfrom"))
-        .find(|c| c.socket.id == accepted.socket.id)
+        .find(|c| c.socket.local.map(|a| a.port()) == Some(port))
         .expect("the server's read");
     assert_eq!(received.payload, &request[..16]);
+    // Both ends of one connection: each one's local is the other's remote.
+    assert_eq!(received.socket.remote, sent.socket.local);
+    assert_ne!(received.socket.id, sent.socket.id);
+    // The connection's start, from the kernel's TCP state machine: which
+    // end connected and which accepted.
+    let opened = |id: u64| {
+        opens
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| o.client)
+            .unwrap_or_else(|| panic!("no start for socket {id:#x}: {opens:?}"))
+    };
+    assert!(opened(sent.socket.id), "the client connected");
+    assert!(!opened(received.socket.id), "the server accepted");
     assert!(
         calls.iter().all(|c| c.socket.local.is_some()),
         "only sockets: {calls:?}"
