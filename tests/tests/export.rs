@@ -534,6 +534,19 @@ fn journald_records_follow_the_native_protocol() {
     );
     assert_eq!(get("HOSTSCOPE_MSGID").as_deref(), Some("exit"));
     assert!(get("HOSTSCOPE_PID").is_some_and(|p| p.parse::<u32>().is_ok()));
+    // When the exit happened, not when the journal got it: within the
+    // test's minutes, in microseconds.
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    let at_us: u128 = get("HOSTSCOPE_REALTIME_TIMESTAMP")
+        .and_then(|t| t.parse().ok())
+        .expect("the event's time");
+    assert!(
+        at_us <= now_us && now_us - at_us < 600_000_000,
+        "{at_us} vs now {now_us}"
+    );
     let (code, stderr) = export.stop();
     assert_eq!(code, 0, "{stderr}");
 }

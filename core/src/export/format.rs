@@ -263,7 +263,11 @@ fn rfc3164_at(origin: &Origin, record: &Record, local_secs: i64, out: &mut Vec<u
 /// `MESSAGE` (escaped, as it is shown to people), `PRIORITY`,
 /// `SYSLOG_FACILITY`, `SYSLOG_IDENTIFIER`, `SYSLOG_PID`, `HOSTSCOPE_MSGID`,
 /// `HOSTSCOPE_SEQUENCE` (the counter itself: the journal needs no wrap),
-/// then each field as `HOSTSCOPE_<NAME>` with its exact raw bytes.
+/// `HOSTSCOPE_REALTIME_TIMESTAMP` (when the event happened, in
+/// microseconds since the epoch like the journal's own timestamps, which
+/// say when the entry arrived: a record held for a window, or sent after a
+/// reconnect, arrives later), then each field as `HOSTSCOPE_<NAME>` with
+/// its exact raw bytes.
 pub fn journald(origin: &Origin, record: &Record, sequence: u64, out: &mut Vec<u8>) {
     let mut num = itoa::Buffer::new();
     push_journal_field(out, b"MESSAGE", escape(&record.message).as_bytes());
@@ -281,6 +285,15 @@ pub fn journald(origin: &Origin, record: &Record, sequence: u64, out: &mut Vec<u
     push_journal_field(out, b"SYSLOG_PID", num.format(origin.procid).as_bytes());
     push_journal_field(out, b"HOSTSCOPE_MSGID", record.msgid.as_bytes());
     push_journal_field(out, b"HOSTSCOPE_SEQUENCE", num.format(sequence).as_bytes());
+    let usec = record
+        .time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    push_journal_field(
+        out,
+        b"HOSTSCOPE_REALTIME_TIMESTAMP",
+        num.format(usec).as_bytes(),
+    );
     for (name, value) in &record.fields {
         push_journal_field(out, &journal_key(name), value);
     }
@@ -971,6 +984,7 @@ mod tests {
              SYSLOG_PID=4242\n\
              HOSTSCOPE_MSGID=missing\n\
              HOSTSCOPE_SEQUENCE=7\n\
+             HOSTSCOPE_REALTIME_TIMESTAMP=1795906909123456\n\
              HOSTSCOPE_PID=123\n\
              HOSTSCOPE_COMM=app\n\
              HOSTSCOPE_PATH=/etc/x.conf\n\
@@ -985,7 +999,8 @@ mod tests {
         let mut expected = concat!(
             r#"MESSAGE=ENOENT /tmp/a\nb\33[31m\"q\"]\\\377"#,
             "\nPRIORITY=4\nSYSLOG_FACILITY=3\nSYSLOG_IDENTIFIER=hostscope\nSYSLOG_PID=4242\n",
-            "HOSTSCOPE_MSGID=missing\nHOSTSCOPE_SEQUENCE=3000000000\nHOSTSCOPE_PID=7\n",
+            "HOSTSCOPE_MSGID=missing\nHOSTSCOPE_SEQUENCE=3000000000\n",
+            "HOSTSCOPE_REALTIME_TIMESTAMP=1795906909123456\nHOSTSCOPE_PID=7\n",
             "HOSTSCOPE_PATH\n\x13\0\0\0\0\0\0\0",
         )
         .as_bytes()
@@ -1001,7 +1016,7 @@ mod tests {
             .find(|(k, _)| k == "HOSTSCOPE_PATH")
             .expect("path field");
         assert_eq!(path.1, HOSTILE_PATH);
-        assert_eq!(fields.len(), 11);
+        assert_eq!(fields.len(), 12);
     }
 
     #[test]
