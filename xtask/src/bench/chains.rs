@@ -34,6 +34,15 @@
 //! of requests per run and says how many it did not keep; that count is
 //! shown with the losses.
 //!
+//! A ratio of timed runs moves by tens of percent from round to round on a
+//! noisy machine, so the bench also says where the time goes, from
+//! counters: the machine's busy CPU time per request in the untraced
+//! rounds (what a request costs the workload), and in one more traced run
+//! with the kernel's BPF run-time statistics on (too costly for a timed
+//! run) the time hostscope's kernel programs and hostscope itself spent
+//! per request. With every CPU busy, throughput goes as the workload's
+//! cost over the workload's plus hostscope's, which bounds the ratio.
+//!
 //! The binary is copied into the scratch directory before the first round:
 //! a rebuild of `target/release/hostscope` while the bench runs (it takes
 //! minutes) would otherwise measure two builds in one table.
@@ -52,7 +61,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 
 use super::{
-    build_hostscope, cpu_ticks, median, median_run, met, read_or_empty, terminate,
+    build_hostscope, cost, cpu_ticks, median, median_run, met, read_or_empty, terminate,
     ticks_per_second, workspace_root,
 };
 
@@ -245,10 +254,21 @@ pub fn run(options: &Options) -> Result<()> {
     wrk.run(WARM_UP).context("warm-up wrk run")?;
     let mut untraced: Vec<WrkRun> = Vec::new();
     let mut traced: Vec<Traced> = Vec::new();
+    // The machine's busy CPU time per request, untraced: what one request
+    // costs the workload itself.
+    let mut workload_us: Vec<f64> = Vec::new();
+    let (mut busy_shares, mut steal_shares) = (Vec::new(), Vec::new());
+    let hz = ticks_per_second()?;
     for round in 1..=options.runs {
+        let (before, started) = (cost::machine_cpu_ticks()?, Instant::now());
         let plain = wrk
             .run(options.duration)
             .with_context(|| format!("round {round}, untraced"))?;
+        let spent = cost::machine_cpu_ticks()?.since(before);
+        let available = cpus.max(1) as f64 * started.elapsed().as_secs_f64() * hz;
+        workload_us.push(spent.busy as f64 / hz * 1e6 / plain.requests.max(1) as f64);
+        busy_shares.push(spent.busy as f64 / available);
+        steal_shares.push(spent.steal as f64 / available);
         println!(
             "round {round}: untraced {:.0} req/s, p99 {:.2} ms{}",
             plain.requests_per_s,
@@ -281,11 +301,95 @@ pub fn run(options: &Options) -> Result<()> {
         untraced.push(plain);
         traced.push(run);
     }
+    let accounting = account(&hostscope, &wrk, options, &scratch.0.join("accounting"))
+        .context("the accounting run")?;
     drop(nginx);
 
     println!();
     print_results(options, &untraced, &traced);
+    print_costs(
+        median(&mut workload_us),
+        (median(&mut busy_shares), median(&mut steal_shares)),
+        cpus,
+        &accounting,
+    );
     Ok(())
+}
+
+/// What one more traced run cost per request, by part.
+struct Accounting {
+    requests: u64,
+    /// hostscope's kernel programs over wrk's run.
+    programs: Vec<cost::ProgramRuns>,
+    /// hostscope's own CPU time over wrk's run, in seconds.
+    hostscope_s: f64,
+}
+
+/// A traced run like the rounds', with the kernel's BPF run-time
+/// statistics on (so not timed): how long hostscope's programs ran, and
+/// hostscope itself, per request.
+fn account(hostscope: &Path, wrk: &Wrk, options: &Options, dir: &Path) -> Result<Accounting> {
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    let _stats = cost::RunTimeStats::enable()?;
+    let limit = options.duration + MARGIN;
+    let mut chains = Chains::start(hostscope, limit, dir)?;
+    let attached = Instant::now();
+    let hz = ticks_per_second()?;
+    let before = cost::hostscope_programs()?;
+    let cpu_start = cpu_ticks(chains.pid())?;
+    let run = wrk.run(options.duration)?;
+    let hostscope_s = cpu_ticks(chains.pid())?.saturating_sub(cpu_start) as f64 / hz;
+    let after = cost::hostscope_programs()?;
+    chains.wait(attached + limit + options.finish_timeout);
+    Ok(Accounting {
+        requests: run.requests,
+        programs: cost::runs_between(&before, &after),
+        hostscope_s,
+    })
+}
+
+/// Where a request's CPU time goes, and the ratio those costs allow: with
+/// every CPU busy, throughput goes as the workload's cost per request over
+/// that cost plus hostscope's.
+fn print_costs(workload_us: f64, (busy, stolen): (f64, f64), cpus: usize, a: &Accounting) {
+    let requests = a.requests.max(1) as f64;
+    let probe_us = a.programs.iter().map(|p| p.ns).sum::<u64>() as f64 / 1e3 / requests;
+    let user_us = a.hostscope_s * 1e6 / requests;
+    let programs: Vec<String> = a
+        .programs
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {:.2} runs x {} ns",
+                p.name,
+                p.runs as f64 / requests,
+                p.ns / p.runs.max(1)
+            )
+        })
+        .collect();
+    println!();
+    println!(
+        "per request (one more traced run, with the kernel's BPF run-time statistics on, \
+         which add a clock read or two to each program run):"
+    );
+    println!(
+        "  the workload, untraced: {workload_us:.1} us of CPU (the {cpus} CPUs {:.0}% busy and \
+         {:.0}% taken by the hypervisor, medians of the rounds)",
+        busy * 100.0,
+        stolen * 100.0
+    );
+    println!(
+        "  hostscope's kernel programs: {probe_us:.2} us ({})",
+        programs.join(", ")
+    );
+    println!("  hostscope itself: {user_us:.2} us");
+    let bound = |extra: f64| workload_us / (workload_us + extra);
+    println!(
+        "  with every CPU busy these costs allow at most {:.2}x, and {:.2}x if hostscope's \
+         own work cost nothing",
+        bound(probe_us + user_us),
+        bound(probe_us)
+    );
 }
 
 /// One traced run: hostscope attached first, then wrk, then hostscope's

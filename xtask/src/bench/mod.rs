@@ -1,6 +1,7 @@
 //! Benchmarks of hostscope against the tools people use instead.
 
 pub mod chains;
+mod cost;
 pub mod decode;
 pub mod export;
 pub mod top;
