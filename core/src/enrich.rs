@@ -191,7 +191,7 @@ mod tests {
             ts_ns: 0,
             pid: PID,
             tid: PID,
-            comm: b"test".to_vec(),
+            comm: b"test".into(),
             arch,
             nr: sysno::number(arch, name).expect("a syscall"),
             args,

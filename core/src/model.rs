@@ -1,6 +1,77 @@
 //! The events hostscope sees, independent of how the kernel delivered them.
 
+use std::ops::Deref;
+
 use serde::Serialize;
+
+/// A thread's name as the kernel keeps it: at most 16 bytes, raw
+/// (hostile: escape before printing). Inline, so that an event carries it
+/// without an allocation: every record of the probe has one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Comm {
+    bytes: [u8; Comm::MAX],
+    len: u8,
+}
+
+impl Comm {
+    /// The kernel's TASK_COMM_LEN, NUL included (a name is one byte less).
+    pub const MAX: usize = 16;
+
+    /// The first [`Comm::MAX`] bytes of `raw`.
+    pub fn new(raw: &[u8]) -> Comm {
+        let len = raw.len().min(Comm::MAX);
+        let mut bytes = [0; Comm::MAX];
+        bytes[..len].copy_from_slice(&raw[..len]);
+        Comm {
+            bytes,
+            len: len as u8,
+        }
+    }
+}
+
+impl std::ops::Deref for Comm {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl std::fmt::Debug for Comm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.deref().escape_ascii().to_string())
+    }
+}
+
+impl From<&[u8]> for Comm {
+    fn from(raw: &[u8]) -> Comm {
+        Comm::new(raw)
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Comm {
+    fn from(raw: &[u8; N]) -> Comm {
+        Comm::new(raw)
+    }
+}
+
+impl From<Comm> for Vec<u8> {
+    fn from(comm: Comm) -> Vec<u8> {
+        comm.to_vec()
+    }
+}
+
+impl PartialEq<[u8]> for Comm {
+    fn eq(&self, other: &[u8]) -> bool {
+        **self == *other
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for Comm {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        **self == other[..]
+    }
+}
 
 /// The instruction set whose syscall numbering an event uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -81,7 +152,7 @@ pub struct SyscallEvent {
     pub tid: u32,
     /// The thread's name at syscall exit, raw bytes (hostile: escape before
     /// printing).
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     pub arch: Arch,
     /// Syscall number in `arch`'s numbering.
     pub nr: u32,
@@ -145,7 +216,7 @@ pub struct ProcessExit {
     pub ts_ns: u64,
     pub pid: u32,
     /// The last thread's name, raw bytes.
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     /// The wait status as `waitpid` would report it (exit code in bits 8..16,
     /// terminating signal in bits 0..7).
     pub wait_status: i32,
@@ -178,7 +249,7 @@ pub struct ProcessFork {
     /// The new process.
     pub child: u32,
     /// The forking thread's name, raw bytes.
-    pub comm: Vec<u8>,
+    pub comm: Comm,
 }
 
 /// A traced process replaced its program (a successful execve).
@@ -190,7 +261,7 @@ pub struct ProcessExec {
     /// The file now running, as the caller named it (raw bytes).
     pub filename: Vec<u8>,
     /// The process's name after the exec (raw bytes).
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     /// `filename` was cut at the probe's size limit.
     pub truncated: bool,
 }
@@ -203,7 +274,7 @@ pub struct ProcessOom {
     /// The victim.
     pub pid: u32,
     /// The victim's name, raw bytes.
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     /// The victim's uid.
     pub uid: u32,
     /// The process whose allocation set the killer off.
@@ -244,7 +315,7 @@ pub struct SocketCall {
     pub pid: u32,
     pub tid: u32,
     /// Raw bytes.
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     pub arch: Arch,
     pub nr: u32,
     /// Bytes moved; connect's result; accept's new fd.
@@ -330,5 +401,21 @@ impl Losses {
     /// Whether anything at all was lost or shortened.
     pub fn any(&self) -> bool {
         self.events_lost() + self.truncated + self.unreadable + self.unmatched_exit > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Comm;
+
+    #[test]
+    fn a_comm_is_its_bytes_up_to_the_kernel_s_limit() {
+        let comm = Comm::new(b"nginx\x1b[31m");
+        assert_eq!(&comm[..], b"nginx\x1b[31m");
+        assert_eq!(comm, b"nginx\x1b[31m");
+        assert_eq!(format!("{comm:?}"), r#""nginx\\x1b[31m""#);
+        let long = Comm::new(&[b'x'; 40]);
+        assert_eq!(long.len(), Comm::MAX);
+        assert!(Comm::default().is_empty());
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use hostscope_core::model::{
-    Arch, Captured, Event, LookupRepeat, ProcessExec, ProcessExit, ProcessFork, ProcessOom,
+    Arch, Captured, Comm, Event, LookupRepeat, ProcessExec, ProcessExit, ProcessFork, ProcessOom,
     SocketCall, SocketClose, SocketInfo, SocketOpen, SyscallEvent,
 };
 
@@ -59,7 +59,7 @@ impl Decoder {
         // alignment.
         let h: EventHeader = unsafe { record.as_ptr().cast::<EventHeader>().read_unaligned() };
         let ts_ns = self.unix_ns(h.ts_ns);
-        let comm = until_nul(&h.comm).to_vec();
+        let comm = Comm::new(until_nul(&h.comm));
         match h.kind {
             abi::EV_EXIT => {
                 self.exec_args.retain(|_, e| e.tgid != h.tgid);

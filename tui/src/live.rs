@@ -11,7 +11,9 @@ use std::collections::{HashMap, VecDeque};
 
 use hostscope_core::analysis::why_missing::{self, Lookup, Observation};
 use hostscope_core::enrich::Enricher;
-use hostscope_core::model::{Event, Losses, SocketCall, SocketClose, SocketOpen, SyscallEvent};
+use hostscope_core::model::{
+    Comm, Event, Losses, SocketCall, SocketClose, SocketOpen, SyscallEvent,
+};
 use hostscope_core::output::text;
 
 /// One syscall the probe delivered, ready for the views.
@@ -21,7 +23,7 @@ pub struct LiveRecord {
     pub ts_ns: u64,
     pub pid: u32,
     /// The process's name (raw: escape before display).
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     pub syscall: &'static str,
     /// Set when the call failed.
     pub errno: Option<i32>,
@@ -114,7 +116,7 @@ impl Converter {
         LiveRecord {
             ts_ns: ev.ts_ns,
             pid: ev.pid,
-            comm: ev.comm.clone(),
+            comm: ev.comm,
             syscall: name.unwrap_or("?"),
             errno: ev.errno(),
             path,
@@ -139,7 +141,7 @@ pub struct GroupKey {
 /// One group of failures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     /// Failures since the group was first seen.
     pub count: u64,
     /// Failures per second over the last refresh interval.
@@ -215,7 +217,7 @@ impl Failures {
             self.forget_oldest_groups();
         }
         let group = self.groups.entry(key).or_insert_with(|| Group {
-            comm: record.comm.clone(),
+            comm: record.comm,
             count: 0,
             rate: 0.0,
             pending: 0,
@@ -428,7 +430,7 @@ mod tests {
         LiveRecord {
             ts_ns,
             pid,
-            comm: b"app".to_vec(),
+            comm: b"app".into(),
             syscall: "openat",
             errno: Some(libc::ENOENT),
             path: Some(path.as_bytes().to_vec()),
@@ -488,7 +490,7 @@ mod tests {
             ts_ns: 0,
             pid: 0,
             tid: 0,
-            comm: Vec::new(),
+            comm: Default::default(),
             syscall: "openat",
             errno: Some(libc::ENOENT),
             path: b"/x".to_vec(),

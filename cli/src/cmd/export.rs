@@ -277,7 +277,7 @@ impl Exporter {
     }
 
     fn exec(&mut self, exec: &ProcessExec) {
-        let comm = exec.comm.clone();
+        let comm = exec.comm;
         let mut message = b"exec ".to_vec();
         message.extend_from_slice(&exec.filename);
         message.extend_from_slice(
@@ -312,11 +312,11 @@ impl Exporter {
             (None, Some(0)) | (None, None) => (Severity::Informational, "exited with 0".to_owned()),
             (None, Some(code)) => (Severity::Warning, format!("exited with {code}")),
         };
-        let mut message = exit.comm.clone();
+        let mut message = exit.comm.to_vec();
         message.extend_from_slice(format!("[{}] {how}", exit.pid).as_bytes());
         let mut record = Record::new(unix_time(exit.ts_ns), severity, "exit", message)
             .field("pid", exit.pid.to_string())
-            .field("comm", exit.comm.clone());
+            .field("comm", exit.comm);
         record = match (exit.signal(), exit.code()) {
             (Some(sig), _) => record.field("signal", sig.to_string()),
             (None, code) => record.field("code", code.unwrap_or(0).to_string()),
@@ -428,7 +428,7 @@ impl Consumer for Exporter {
             // Not asked for (the analyzer of a window folds repeats itself).
             Event::Repeat(_) => {}
             Event::Oom(oom) => {
-                let mut message = oom.comm.clone();
+                let mut message = oom.comm.to_vec();
                 message.extend_from_slice(
                     format!(
                         "[{}] killed by the OOM killer (memory needed by pid {})",
@@ -532,7 +532,7 @@ fn lookup_records(
             let mut record =
                 Record::new(unix_time(m.last_ts), Severity::Warning, "missing", message)
                     .field("pid", m.pid.to_string())
-                    .field("comm", m.comm.clone())
+                    .field("comm", m.comm)
                     .field("syscall", last.syscall)
                     .field("errno", errno)
                     .field("path", last.place().to_vec())
@@ -562,7 +562,7 @@ fn lookup_records(
             out.push(
                 Record::new(unix_time(a.last_ts), Severity::Warning, "denied", message)
                     .field("pid", d.pid.to_string())
-                    .field("comm", d.comm.clone())
+                    .field("comm", d.comm)
                     .field("syscall", a.syscall)
                     .field("errno", errno)
                     .field("path", a.place().to_vec())

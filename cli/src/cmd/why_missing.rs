@@ -164,7 +164,7 @@ async fn watch(plan: &Plan, program: Option<PathBuf>) -> anyhow::Result<ExitCode
         analyzer.observe(Observation::Exit {
             ts_ns: 0,
             pid,
-            comm: Vec::new(),
+            comm: Default::default(),
             wait_status: status,
         });
     }

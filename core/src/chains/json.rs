@@ -356,7 +356,7 @@ mod tests {
             peer: 0,
             pid,
             tid: pid + 1,
-            comm: comm.to_vec(),
+            comm: comm.into(),
             origin: None,
             role,
             protocol: if to == 6379 {
@@ -524,7 +524,7 @@ mod tests {
     fn process_text_keeps_every_byte_and_stays_one_line() {
         let mut root = outage();
         let server = root.server.as_mut().unwrap();
-        server.comm = b"fr\xffnt".to_vec();
+        server.comm = b"fr\xffnt".into();
         server.request.target = "/a\\\"b\\n".to_owned();
         server.request.request_id = Some("x\ny".to_owned());
         let mut out = Vec::new();

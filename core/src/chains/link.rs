@@ -539,7 +539,7 @@ mod tests {
             ts_ns: 1,
             pid,
             tid: pid,
-            comm: b"p".to_vec(),
+            comm: b"p".into(),
             arch,
             nr: crate::decode::sysno::number(arch, name).expect("a syscall"),
             ret: payload.len() as i64,

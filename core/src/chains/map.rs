@@ -7,6 +7,7 @@
 //! defines one); a caller is only its process, since the port it calls
 //! from is ephemeral.
 
+use crate::model::Comm;
 use crate::procfs::Origin;
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -22,7 +23,7 @@ use crate::escape::escape;
 pub struct Process {
     pub pid: u32,
     /// Raw bytes, as the kernel reported them.
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     /// Its container, pod or unit, when known.
     pub origin: Option<Origin>,
 }
@@ -115,7 +116,7 @@ pub fn edges<'a>(roots: impl IntoIterator<Item = &'a Hop>, watched: Duration) ->
         let port = hop.port();
         let process = |span: &super::track::Span| Process {
             pid: span.pid,
-            comm: span.comm.clone(),
+            comm: span.comm,
             origin: span.origin.clone(),
         };
         let key = Key {
@@ -279,7 +280,7 @@ mod tests {
             peer: 0,
             pid,
             tid: pid,
-            comm: comm.as_bytes().to_vec(),
+            comm: comm.as_bytes().into(),
             origin: None,
             role,
             protocol: if to == 6379 {

@@ -223,7 +223,7 @@ pub(crate) fn socket_call(
         ts_ns: (at_ms * 1e6) as u64,
         pid,
         tid,
-        comm: comm.as_bytes().to_vec(),
+        comm: comm.as_bytes().into(),
         arch,
         nr: crate::decode::sysno::number(arch, name).expect("a syscall"),
         ret: payload.len() as i64,

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 use super::{Frame, Parser, Protocol, Request, Secrets, Status, detect, parser};
-use crate::model::{Arch, SocketCall, SocketClose, SocketOpen};
+use crate::model::{Arch, Comm, SocketCall, SocketClose, SocketOpen};
 use crate::procfs::Origin;
 
 /// Which end of its connection a process is.
@@ -36,7 +36,7 @@ pub struct Span {
     /// The thread that wrote (client) or read (server) the request.
     pub tid: u32,
     /// Raw bytes.
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     /// The container, pod or systemd unit the process runs in, when known:
     /// filled by the consumer from /proc (see [`super::origin`]), not by
     /// the tracker.
@@ -74,7 +74,7 @@ struct Pending {
     /// with a forking server (PostgreSQL, Apache) not the one that
     /// accepted the connection.
     pid: u32,
-    comm: Vec<u8>,
+    comm: Comm,
     tid: u32,
     at: u64,
     index: u64,
@@ -107,7 +107,7 @@ struct Opaque {
     /// The process that moved its first bytes.
     pid: u32,
     tid: u32,
-    comm: Vec<u8>,
+    comm: Comm,
     first_ns: u64,
     last_ns: u64,
     written: u64,
@@ -307,7 +307,7 @@ impl Tracker {
                 conn.opaque = Some(Opaque {
                     pid: call.pid,
                     tid: call.tid,
-                    comm: call.comm.clone(),
+                    comm: call.comm,
                     first_ns: conn.opened_ns.unwrap_or(call.ts_ns),
                     last_ns: call.ts_ns,
                     written,
@@ -351,7 +351,7 @@ impl Tracker {
                     conn.pending.push_back(Pending {
                         request,
                         pid: call.pid,
-                        comm: call.comm.clone(),
+                        comm: call.comm,
                         tid: call.tid,
                         at: call.ts_ns,
                         index: conn.requests,
@@ -538,7 +538,7 @@ fn connection_span(
         peer: conn.peer,
         pid: opaque.pid,
         tid: opaque.tid,
-        comm: opaque.comm.clone(),
+        comm: opaque.comm,
         origin: None,
         role: conn.role.unwrap_or(guessed),
         protocol: Protocol::Opaque,
@@ -570,7 +570,7 @@ mod tests {
             ts_ns: 1,
             pid: 1,
             tid: 1,
-            comm: b"app".to_vec(),
+            comm: b"app".into(),
             arch,
             nr: crate::decode::sysno::number(arch, name).expect("a syscall"),
             ret: payload.len() as i64,
@@ -612,7 +612,7 @@ mod tests {
         accept.pid = 100;
         t.observe(&accept);
         let mut read = call("read", 11, 5432, b"GET /q HTTP/1.1\r\n\r\n");
-        (read.pid, read.tid, read.comm) = (200, 200, b"backend".to_vec());
+        (read.pid, read.tid, read.comm) = (200, 200, b"backend".into());
         t.observe(&read);
         let mut write = call(
             "write",

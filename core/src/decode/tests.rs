@@ -17,7 +17,7 @@ fn event(arch: Arch, name: &str, args: [u64; 6], ret: Option<i64>) -> SyscallEve
         ts_ns: 0,
         pid: 100,
         tid: 100,
-        comm: b"test".to_vec(),
+        comm: b"test".into(),
         arch,
         nr,
         args,

@@ -281,7 +281,7 @@ fn with_hop(mut record: Record, names: &Names, hop: &Hop) -> Record {
     let span = hop.main();
     record = record
         .field(names.pid, span.pid.to_string())
-        .field(names.comm, span.comm.clone())
+        .field(names.comm, span.comm.to_vec())
         .field(names.protocol, protocol_name(span.protocol))
         .field(names.operation, span.request.operation.clone())
         .field(names.target, span.request.target.clone())

@@ -67,7 +67,7 @@ mod tests {
             ts_ns: 0,
             pid: tid,
             tid,
-            comm: b"test".to_vec(),
+            comm: b"test".into(),
             arch,
             nr: sysno::number(arch, "close").expect("a syscall"),
             args: [3, 0, 0, 0, 0, 0],

@@ -54,7 +54,7 @@ pub(crate) fn parse_stat(text: &[u8]) -> Option<StatFields> {
         rss_pages,
         threads: u32::try_from(threads).ok()?,
         kernel_thread: flags & u64::from(StatFlags::PF_KTHREAD.bits()) != 0,
-        comm: comm.to_vec(),
+        comm: comm.into(),
         args_at,
     })
 }
@@ -121,7 +121,7 @@ mod tests {
                 rss_pages: 200,
                 threads: 1,
                 kernel_thread: false,
-                comm: b"a) b (c)".to_vec(),
+                comm: b"a) b (c)".into(),
                 args_at: Some((0, 0)),
             }
         );

@@ -121,7 +121,7 @@ pub(crate) fn failure(pid: u32, comm: &str, path: &str, errno: i32, ts_ns: u64) 
     LiveRecord {
         ts_ns,
         pid,
-        comm: comm.as_bytes().to_vec(),
+        comm: comm.as_bytes().into(),
         syscall: "openat",
         errno: Some(errno),
         path: Some(path.as_bytes().to_vec()),
@@ -292,7 +292,7 @@ fn outage_calls() -> Vec<hostscope_core::model::SocketCall> {
             ts_ns: 1_795_906_000_000_000_000 + at_ms * 1_000_000,
             pid,
             tid: pid,
-            comm: comm.as_bytes().to_vec(),
+            comm: comm.as_bytes().into(),
             arch,
             nr: hostscope_core::decode::sysno::number(arch, name).expect("a syscall"),
             ret: payload.len() as i64,

@@ -28,7 +28,7 @@ use self::inspect::Names;
 pub use self::inspect::{Cause, Class, Denial, EXEC, Inode, READ, WRITE};
 pub use self::observe::observation;
 use self::search::{Closed, Searches, places};
-use crate::model::ProcessExit;
+use crate::model::{Comm, ProcessExit};
 
 /// A path lookup a process made: a syscall that names a path (open family,
 /// stat family, access family, execve/execveat, readlink, chdir,
@@ -40,7 +40,7 @@ pub struct Lookup {
     pub pid: u32,
     pub tid: u32,
     /// The thread's name, raw bytes (hostile: escape before printing).
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     /// The syscall's name: `"openat"`, `"newfstatat"`, `"execve"`, …
     pub syscall: &'static str,
     /// `None`: it succeeded.
@@ -95,7 +95,7 @@ pub enum Observation {
     Exit {
         ts_ns: u64,
         pid: u32,
-        comm: Vec<u8>,
+        comm: Comm,
         wait_status: i32,
     },
 }
@@ -125,7 +125,7 @@ pub struct Attempt {
     pub path: Vec<u8>,
     pub resolved: Option<PathBuf>,
     /// The thread's name at the first attempt.
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     pub tid: u32,
     /// The process's real uid at the latest attempt.
     pub uid: u32,
@@ -216,7 +216,7 @@ pub struct Report {
 pub struct ProcessReport {
     pub pid: u32,
     /// Its name at exit, else at its latest lookup (raw bytes).
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     /// The process that forked it, when that was seen.
     pub parent: Option<u32>,
     /// The file of its latest exec.
@@ -241,7 +241,7 @@ pub struct ProcessReport {
 pub struct Missing {
     pub pid: u32,
     /// The name of the thread that tried last.
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     /// The stem the places share: the final component up to its first
     /// `.`, a leading `.` aside (`libfoo.so.1` → `libfoo`).
     pub key: Vec<u8>,
@@ -270,7 +270,7 @@ impl Missing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denied {
     pub pid: u32,
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     pub attempt: Attempt,
     pub denial: Denial,
 }
@@ -279,7 +279,7 @@ pub struct Denied {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Search {
     pub pid: u32,
-    pub comm: Vec<u8>,
+    pub comm: Comm,
     pub key: Vec<u8>,
     /// Where it was found; `None` when the success did not name it.
     pub found: Option<Vec<u8>>,
@@ -315,7 +315,7 @@ pub enum Verdict {
     Succeeded { exit: ProcessExit },
     /// The command had not exited when the report was made, and nothing
     /// under it failed after a failed lookup.
-    Unfinished { pid: u32, comm: Vec<u8> },
+    Unfinished { pid: u32, comm: Comm },
     /// No command was started, and no watched process failed after a
     /// failed lookup; `failed` of them failed otherwise.
     NoFailure { failed: usize },
@@ -410,7 +410,7 @@ const MAX_PROCS: usize = 20_000;
 struct Proc {
     pid: u32,
     parent: Option<usize>,
-    comm: Vec<u8>,
+    comm: Comm,
     exec: Option<Vec<u8>>,
     exit: Option<ProcessExit>,
     stderr: StderrLog,
@@ -487,7 +487,7 @@ impl Proc {
         Proc {
             pid,
             parent,
-            comm: Vec::new(),
+            comm: Comm::default(),
             exec: None,
             exit: None,
             stderr: StderrLog::default(),
@@ -522,7 +522,7 @@ impl Proc {
                 );
                 denied.push(Denied {
                     pid: self.pid,
-                    comm: attempt.comm.clone(),
+                    comm: attempt.comm,
                     attempt: attempt.clone(),
                     denial,
                 });
@@ -533,7 +533,7 @@ impl Proc {
         denied.sort_by_key(|d| (d.attempt.first_ts, d.attempt.last_ts));
         ProcessReport {
             pid: self.pid,
-            comm: self.comm.clone(),
+            comm: self.comm,
             parent,
             exec: self.exec.clone(),
             exit: self.exit.clone(),
@@ -559,7 +559,7 @@ impl Proc {
         let refs: Vec<&Attempt> = attempts.iter().collect();
         Missing {
             pid: self.pid,
-            comm: latest(&attempts).comm.clone(),
+            comm: latest(&attempts).comm,
             key: key.to_vec(),
             places: places(&refs),
             count: attempts.iter().map(|a| a.count).sum(),
@@ -581,7 +581,7 @@ impl Proc {
             + 1;
         Search {
             pid: self.pid,
-            comm: latest(&closed.attempts).comm.clone(),
+            comm: latest(&closed.attempts).comm,
             key: closed.key.to_vec(),
             found: closed.found.clone(),
             k,
@@ -692,7 +692,7 @@ impl Analyzer {
                         proc.exit = Some(ProcessExit {
                             ts_ns,
                             pid,
-                            comm: proc.comm.clone(),
+                            comm: proc.comm,
                             wait_status,
                         });
                     }

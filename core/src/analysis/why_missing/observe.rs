@@ -51,7 +51,7 @@ fn lookup(
         ts_ns: ev.ts_ns,
         pid: ev.pid,
         tid: ev.tid,
-        comm: ev.comm.clone(),
+        comm: ev.comm,
         syscall: name,
         errno: ev.errno(),
         path,

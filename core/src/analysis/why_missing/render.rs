@@ -810,7 +810,7 @@ mod tests {
         let exit = |wait_status| ProcessExit {
             ts_ns: 1,
             pid: 1,
-            comm: Vec::new(),
+            comm: Default::default(),
             wait_status,
         };
         assert_eq!(status(Some(&exit(1 << 8))), "exit 1");

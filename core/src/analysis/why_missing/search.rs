@@ -364,7 +364,7 @@ mod tests {
             ts_ns: ts,
             pid: 10,
             tid: 10,
-            comm: b"prog".to_vec(),
+            comm: b"prog".into(),
             syscall,
             errno,
             path: path.as_bytes().to_vec(),

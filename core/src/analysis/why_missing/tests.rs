@@ -47,7 +47,7 @@ impl Script {
             ts_ns,
             pid,
             tid: pid,
-            comm: comm.as_bytes().to_vec(),
+            comm: comm.as_bytes().into(),
             syscall,
             errno,
             path: path.to_vec(),
@@ -116,7 +116,7 @@ impl Script {
         self.observations.push(Observation::Exit {
             ts_ns,
             pid,
-            comm: comm.as_bytes().to_vec(),
+            comm: comm.as_bytes().into(),
             wait_status,
         });
         self
@@ -685,14 +685,14 @@ fn the_exit_status_from_waitpid_wins_and_an_unknown_time_sorts_last() {
     analyzer.observe(Observation::Exit {
         ts_ns: 0,
         pid: 9,
-        comm: Vec::new(),
+        comm: Default::default(),
         wait_status: 2 << 8,
     });
     let report = analyzer.report();
     let Verdict::Explained { exit, .. } = &report.verdicts[0] else {
         panic!("expected a culprit: {:#?}", report.verdicts);
     };
-    assert_eq!((exit.code(), exit.comm.as_slice()), (Some(2), &b"app"[..]));
+    assert_eq!((exit.code(), &exit.comm[..]), (Some(2), &b"app"[..]));
 
     // Only waitpid's status: every lookup is before it.
     let mut analyzer = Analyzer::new(Some(9));
@@ -700,7 +700,7 @@ fn the_exit_status_from_waitpid_wins_and_an_unknown_time_sorts_last() {
     analyzer.observe(Observation::Exit {
         ts_ns: 0,
         pid: 9,
-        comm: Vec::new(),
+        comm: Default::default(),
         wait_status: 1 << 8,
     });
     assert!(matches!(
@@ -716,7 +716,7 @@ fn a_million_identical_misses_are_one_entry() {
         ts_ns: 1,
         pid: 3,
         tid: 3,
-        comm: b"retry".to_vec(),
+        comm: b"retry".into(),
         syscall: "openat",
         errno: Some(ENOENT),
         path: b"/run/app/socket.lock".to_vec(),
@@ -777,7 +777,7 @@ fn a_denied_open_is_explained_by_the_mode() {
         ts_ns,
         pid,
         tid: pid,
-        comm: b"server".to_vec(),
+        comm: b"server".into(),
         syscall: "openat",
         errno: Some(EACCES),
         path: b"secret.key".to_vec(),
@@ -794,7 +794,7 @@ fn a_denied_open_is_explained_by_the_mode() {
     analyzer.observe(Observation::Exit {
         ts_ns: 12,
         pid: 20,
-        comm: b"server".to_vec(),
+        comm: b"server".into(),
         wait_status: 1 << 8,
     });
     // Another process on the host, to show the report grouped by process.
@@ -1101,7 +1101,7 @@ fn a_long_host_wide_run_forgets_clean_processes_but_not_misses() {
             ts_ns,
             pid,
             tid: pid,
-            comm: b"app".to_vec(),
+            comm: b"app".into(),
             syscall: "openat",
             errno: Some(ENOENT),
             path: b"/etc/app/missing.conf".to_vec(),
@@ -1113,7 +1113,7 @@ fn a_long_host_wide_run_forgets_clean_processes_but_not_misses() {
     let exit = |pid: u32, ts_ns: u64, wait_status: i32| Observation::Exit {
         ts_ns,
         pid,
-        comm: b"app".to_vec(),
+        comm: b"app".into(),
         wait_status,
     };
     observe(&mut analyzer, miss(7, ts));

@@ -73,7 +73,7 @@ fn rooted(root: usize, procs: &[Proc], reports: &[ProcessReport]) -> Verdict {
         },
         None => Verdict::Unfinished {
             pid: top.pid,
-            comm: top.comm.clone(),
+            comm: top.comm,
         },
     }
 }
