@@ -161,9 +161,18 @@ impl Serialize for Hex<'_> {
 /// `bytes` escaped for display (see [`escape`]) and cut to at most `max`
 /// characters, never inside an escape sequence.
 pub fn escape_capped(bytes: &[u8], max: usize) -> String {
-    let mut text = escape(bytes);
+    let mut text = String::with_capacity(bytes.len().min(max));
+    push_escaped_capped(&mut text, bytes, max);
+    text
+}
+
+/// Appends `bytes` escaped and cut as [`escape_capped`] cuts them.
+pub fn push_escaped_capped(out: &mut String, bytes: &[u8], max: usize) {
+    let start = out.len();
+    push_escaped(out, bytes);
+    let text = &out[start..];
     if text.len() <= max {
-        return text;
+        return;
     }
     let (mut at, mut chars) = (0, 0);
     while at < text.len() {
@@ -175,8 +184,7 @@ pub fn escape_capped(bytes: &[u8], max: usize) -> String {
         chars += unit_chars;
         at += unit;
     }
-    text.truncate(at);
-    text
+    out.truncate(start + at);
 }
 
 /// The length in bytes of the character or escape sequence `text` starts

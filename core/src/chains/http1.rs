@@ -17,8 +17,7 @@
 
 use std::fmt;
 
-use super::{Direction, Frame, Parser, Request, Response, Secrets, Status};
-use crate::escape::{escape, escape_capped};
+use super::{Direction, Frame, Parser, Request, Response, Secrets, Status, Text, text};
 
 /// Most bytes of a header block kept while waiting for its end; a longer
 /// header is given up on (16 KiB, as many servers limit it).
@@ -560,17 +559,17 @@ fn parse_request(block: &[u8], secrets: Secrets) -> Option<Message> {
         (None, _) => Body::None,
     };
     let request = Request {
-        operation: escape(method),
+        operation: text(method, usize::MAX),
         target: match secrets {
-            Secrets::Masked => escape_capped(&mask_target(target), MAX_TARGET),
-            Secrets::Shown => escape_capped(target, MAX_TARGET),
+            Secrets::Masked => text(&mask_target(target), MAX_TARGET),
+            Secrets::Shown => text(target, MAX_TARGET),
         },
-        host: f.host.map(|h| escape_capped(h, MAX_HOST)),
+        host: f.host.map(|h| text(h, MAX_HOST)),
         trace_id: f.traceparent.and_then(trace_id),
         request_id: f
             .request_id
             .filter(|v| !v.is_empty())
-            .map(|v| escape_capped(v, MAX_REQUEST_ID)),
+            .map(|v| text(v, MAX_REQUEST_ID)),
         bytes: 0,
     };
     Some(Message {
@@ -637,7 +636,7 @@ fn parse_chunk_size(line: &[u8]) -> Option<u64> {
 
 /// The trace id of a W3C `traceparent` value, version `00`:
 /// `00-<32 hex>-<16 hex>-<2 hex>`, lower case, ids not all zero.
-fn trace_id(value: &[u8]) -> Option<String> {
+fn trace_id(value: &[u8]) -> Option<Text> {
     let mut parts = value.split(|&b| b == b'-');
     let (version, trace, parent, flags) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -818,6 +817,7 @@ fn could_start(bytes: &[u8], requests: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::escape::escape;
 
     /// Feeds one syscall whose payload is `payload`, all of it captured.
     fn feed_all(p: &mut Http1, payload: &[u8]) -> Vec<Frame> {

@@ -377,11 +377,11 @@ mod tests {
 
     fn http(operation: &str, target: &str) -> Request {
         Request {
-            operation: operation.to_owned(),
-            target: target.to_owned(),
-            host: Some("shop".to_owned()),
+            operation: operation.into(),
+            target: target.into(),
+            host: Some("shop".into()),
             trace_id: None,
-            request_id: Some("r1".to_owned()),
+            request_id: Some("r1".into()),
             bytes: 60,
         }
     }
@@ -390,8 +390,8 @@ mod tests {
     /// (both ends, by thread), the key expired.
     fn outage() -> Hop {
         let get = Request {
-            operation: "GET".to_owned(),
-            target: "session:42".to_owned(),
+            operation: "GET".into(),
+            target: "session:42".into(),
             bytes: 33,
             ..Request::default()
         };
@@ -525,8 +525,8 @@ mod tests {
         let mut root = outage();
         let server = root.server.as_mut().unwrap();
         server.comm = b"fr\xffnt".into();
-        server.request.target = "/a\\\"b\\n".to_owned();
-        server.request.request_id = Some("x\ny".to_owned());
+        server.request.target = "/a\\\"b\\n".into();
+        server.request.request_id = Some("x\ny".into());
         let mut out = Vec::new();
         write_chain(&mut out, &root).unwrap();
         assert_eq!(

@@ -19,6 +19,25 @@ pub mod render;
 pub mod resp;
 pub mod track;
 
+/// A request's short texts (method or command, target, host, ids): inline
+/// up to 24 bytes, so that most requests cost no allocation for them.
+pub type Text = compact_str::CompactString;
+
+/// `bytes` escaped and cut to at most `max` characters, as
+/// [`crate::escape::escape_capped`] does, as a [`Text`]: escaped in a
+/// buffer kept from call to call, so only a text too long to be inline
+/// allocates.
+pub fn text(bytes: &[u8], max: usize) -> Text {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    SCRATCH.with_borrow_mut(|scratch| {
+        scratch.clear();
+        crate::escape::push_escaped_capped(scratch, bytes, max);
+        Text::from(scratch.as_str())
+    })
+}
+
 /// The protocols hostscope understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
@@ -93,17 +112,17 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Request {
     /// `GET`, `SET`, `QUERY`, `EXECUTE`… (ASCII, upper case).
-    pub operation: String,
+    pub operation: Text,
     /// The path (query parameters that look secret masked), the key, or the
     /// head of the query (literals masked). Escaped, printable.
-    pub target: String,
+    pub target: Text,
     /// HTTP `Host`, when given.
-    pub host: Option<String>,
+    pub host: Option<Text>,
     /// W3C `traceparent` trace id (32 hex digits), when the request carried
     /// one.
-    pub trace_id: Option<String>,
+    pub trace_id: Option<Text>,
     /// `X-Request-ID`, when the request carried one (escaped).
-    pub request_id: Option<String>,
+    pub request_id: Option<Text>,
     /// Bytes of the request, headers and body.
     pub bytes: u64,
 }
@@ -326,7 +345,7 @@ mod tests {
             let mut parser = parser(protocol, true, secrets).expect("a parser");
             let frames = parser.feed(bytes, bytes.len() as u64);
             match frames.first() {
-                Some(Frame::Request(r)) => r.target.clone(),
+                Some(Frame::Request(r)) => r.target.to_string(),
                 other => panic!("no request from {protocol:?}: {other:?}"),
             }
         }

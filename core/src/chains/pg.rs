@@ -548,8 +548,8 @@ impl Cycle {
 
 fn request(operation: &str, target: String, bytes: u64) -> Request {
     Request {
-        operation: operation.to_owned(),
-        target,
+        operation: operation.into(),
+        target: target.into(),
         bytes,
         ..Request::default()
     }
@@ -1490,7 +1490,7 @@ mod tests {
                     let shown = match frame {
                         Frame::Request(r) => {
                             assert!(r.target.chars().count() <= TARGET_CHARS);
-                            r.target
+                            r.target.to_string()
                         }
                         Frame::Response(r) => match r.status {
                             Status::PgOk(tag) => tag,

@@ -22,7 +22,7 @@
 
 use std::fmt;
 
-use super::{Direction, Frame, Parser, Request, Response, Secrets, Status};
+use super::{Direction, Frame, Parser, Request, Response, Secrets, Status, Text, text};
 use crate::escape::escape_capped;
 
 /// Longest operation shown, in characters.
@@ -377,15 +377,15 @@ impl Command {
 
     fn into_request(self, bytes: u64) -> Request {
         let target = if !self.shown && (self.secret || self.is("AUTH")) {
-            MASKED.to_owned()
+            Text::const_new(MASKED)
         } else {
             self.key
-                .map(|key| escape_capped(&key, TARGET_CHARS))
+                .map(|key| text(&key, TARGET_CHARS))
                 .unwrap_or_default()
         };
         let operation = match &self.name {
-            Some(name) => escape_capped(&name.to_ascii_uppercase(), OPERATION_CHARS),
-            None => "?".to_owned(),
+            Some(name) => text(&name.to_ascii_uppercase(), OPERATION_CHARS),
+            None => Text::const_new("?"),
         };
         Request {
             operation,
@@ -790,8 +790,8 @@ mod tests {
 
     fn request(operation: &str, target: &str, bytes: usize) -> Frame {
         Frame::Request(Request {
-            operation: operation.to_owned(),
-            target: target.to_owned(),
+            operation: operation.into(),
+            target: target.into(),
             bytes: bytes as u64,
             ..Request::default()
         })

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::{Frame, Parser, Protocol, Request, Secrets, Status, detect, parser};
+use super::{Frame, Parser, Protocol, Request, Secrets, Status, Text, detect, parser};
 use crate::model::{Arch, Comm, SocketCall, SocketClose, SocketOpen};
 use crate::procfs::Origin;
 
@@ -546,7 +546,7 @@ fn connection_span(
         remote: conn.remote,
         index: 0,
         request: Request {
-            operation: "CONN".to_owned(),
+            operation: Text::const_new("CONN"),
             bytes: opaque.written,
             ..Request::default()
         },
