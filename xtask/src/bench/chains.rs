@@ -40,8 +40,11 @@
 //! rounds (what a request costs the workload), and in one more traced run
 //! with the kernel's BPF run-time statistics on (too costly for a timed
 //! run) the time hostscope's kernel programs and hostscope itself spent
-//! per request. With every CPU busy, throughput goes as the workload's
-//! cost over the workload's plus hostscope's, which bounds the ratio.
+//! per request; and nginx's worker's CPU time per request in both. With
+//! every CPU busy, throughput goes as the workload's cost over the
+//! workload's plus hostscope's; with time to spare, nginx's one worker
+//! (both server blocks, most of a request's socket calls) sets the pace,
+//! and its cost per request untraced over traced bounds the ratio.
 //!
 //! The binary is copied into the scratch directory before the first round:
 //! a rebuild of `target/release/hostscope` while the bench runs (it takes
@@ -258,12 +261,17 @@ pub fn run(options: &Options) -> Result<()> {
     // costs the workload itself.
     let mut workload_us: Vec<f64> = Vec::new();
     let (mut busy_shares, mut steal_shares) = (Vec::new(), Vec::new());
+    // nginx's worker's CPU time per request: the busiest thread.
+    let mut nginx_us: Vec<f64> = Vec::new();
     let hz = ticks_per_second()?;
     for round in 1..=options.runs {
         let (before, started) = (cost::machine_cpu_ticks()?, Instant::now());
+        let nginx_before = nginx.workers_ticks()?;
         let plain = wrk
             .run(options.duration)
             .with_context(|| format!("round {round}, untraced"))?;
+        let nginx_ticks = nginx.workers_ticks()?.saturating_sub(nginx_before);
+        nginx_us.push(nginx_ticks as f64 / hz * 1e6 / plain.requests.max(1) as f64);
         let spent = cost::machine_cpu_ticks()?.since(before);
         let available = cpus.max(1) as f64 * started.elapsed().as_secs_f64() * hz;
         workload_us.push(spent.busy as f64 / hz * 1e6 / plain.requests.max(1) as f64);
@@ -301,16 +309,26 @@ pub fn run(options: &Options) -> Result<()> {
         untraced.push(plain);
         traced.push(run);
     }
-    let accounting = account(&hostscope, &wrk, options, &scratch.0.join("accounting"))
-        .context("the accounting run")?;
+    let accounting = account(
+        &hostscope,
+        &wrk,
+        &nginx,
+        options,
+        &scratch.0.join("accounting"),
+    )
+    .context("the accounting run")?;
     drop(nginx);
 
     println!();
     print_results(options, &untraced, &traced);
     print_costs(
-        median(&mut workload_us),
-        (median(&mut busy_shares), median(&mut steal_shares)),
-        cpus,
+        Workload {
+            us: median(&mut workload_us),
+            busy: median(&mut busy_shares),
+            stolen: median(&mut steal_shares),
+            cpus,
+            nginx_us: median(&mut nginx_us),
+        },
         &accounting,
     );
     Ok(())
@@ -323,12 +341,32 @@ struct Accounting {
     programs: Vec<cost::ProgramRuns>,
     /// hostscope's own CPU time over wrk's run, in seconds.
     hostscope_s: f64,
+    /// nginx's worker's CPU time over wrk's run, in seconds.
+    nginx_s: f64,
+}
+
+/// What requests cost untraced, per request (medians of the rounds).
+struct Workload {
+    /// The machine's busy CPU time, in microseconds.
+    us: f64,
+    /// Shares of the CPUs' time that were busy, and taken by the hypervisor.
+    busy: f64,
+    stolen: f64,
+    cpus: usize,
+    /// nginx's worker's CPU time, in microseconds.
+    nginx_us: f64,
 }
 
 /// A traced run like the rounds', with the kernel's BPF run-time
 /// statistics on (so not timed): how long hostscope's programs ran, and
 /// hostscope itself, per request.
-fn account(hostscope: &Path, wrk: &Wrk, options: &Options, dir: &Path) -> Result<Accounting> {
+fn account(
+    hostscope: &Path,
+    wrk: &Wrk,
+    nginx: &Nginx,
+    options: &Options,
+    dir: &Path,
+) -> Result<Accounting> {
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     let _stats = cost::RunTimeStats::enable()?;
     let limit = options.duration + MARGIN;
@@ -337,24 +375,30 @@ fn account(hostscope: &Path, wrk: &Wrk, options: &Options, dir: &Path) -> Result
     let hz = ticks_per_second()?;
     let before = cost::hostscope_programs()?;
     let cpu_start = cpu_ticks(chains.pid())?;
+    let nginx_start = nginx.workers_ticks()?;
     let run = wrk.run(options.duration)?;
     let hostscope_s = cpu_ticks(chains.pid())?.saturating_sub(cpu_start) as f64 / hz;
+    let nginx_s = nginx.workers_ticks()?.saturating_sub(nginx_start) as f64 / hz;
     let after = cost::hostscope_programs()?;
     chains.wait(attached + limit + options.finish_timeout);
     Ok(Accounting {
         requests: run.requests,
         programs: cost::runs_between(&before, &after),
         hostscope_s,
+        nginx_s,
     })
 }
 
-/// Where a request's CPU time goes, and the ratio those costs allow: with
-/// every CPU busy, throughput goes as the workload's cost per request over
-/// that cost plus hostscope's.
-fn print_costs(workload_us: f64, (busy, stolen): (f64, f64), cpus: usize, a: &Accounting) {
+/// Where a request's CPU time goes, and the ratio those costs allow.
+/// With every CPU busy, throughput goes as the workload's cost per request
+/// over that cost plus hostscope's; with CPUs idle, it is bound by the
+/// busiest thread, nginx's one worker, whose socket calls pay the probe's
+/// cost in line.
+fn print_costs(w: Workload, a: &Accounting) {
     let requests = a.requests.max(1) as f64;
     let probe_us = a.programs.iter().map(|p| p.ns).sum::<u64>() as f64 / 1e3 / requests;
     let user_us = a.hostscope_s * 1e6 / requests;
+    let nginx_traced_us = a.nginx_s * 1e6 / requests;
     let programs: Vec<String> = a
         .programs
         .iter()
@@ -373,23 +417,38 @@ fn print_costs(workload_us: f64, (busy, stolen): (f64, f64), cpus: usize, a: &Ac
          which add a clock read or two to each program run):"
     );
     println!(
-        "  the workload, untraced: {workload_us:.1} us of CPU (the {cpus} CPUs {:.0}% busy and \
-         {:.0}% taken by the hypervisor, medians of the rounds)",
-        busy * 100.0,
-        stolen * 100.0
+        "  the workload, untraced: {:.1} us of CPU (the {} CPUs {:.0}% busy and {:.0}% taken \
+         by the hypervisor, medians of the rounds)",
+        w.us,
+        w.cpus,
+        w.busy * 100.0,
+        w.stolen * 100.0
     );
     println!(
         "  hostscope's kernel programs: {probe_us:.2} us ({})",
         programs.join(", ")
     );
     println!("  hostscope itself: {user_us:.2} us");
-    let bound = |extra: f64| workload_us / (workload_us + extra);
     println!(
-        "  with every CPU busy these costs allow at most {:.2}x, and {:.2}x if hostscope's \
-         own work cost nothing",
-        bound(probe_us + user_us),
-        bound(probe_us)
+        "  nginx's worker (one thread for both server blocks: the busiest): {:.1} us \
+         untraced, {nginx_traced_us:.1} us traced",
+        w.nginx_us
     );
+    if w.busy + w.stolen >= 0.95 {
+        let bound = |extra: f64| w.us / (w.us + extra);
+        println!(
+            "  with every CPU busy these costs allow at most {:.2}x, and {:.2}x if \
+             hostscope's own work cost nothing",
+            bound(probe_us + user_us),
+            bound(probe_us)
+        );
+    } else {
+        println!(
+            "  the CPUs had time to spare, so nginx's worker sets the pace: its cost per \
+             request allows at most {:.2}x",
+            w.nginx_us / nginx_traced_us.max(f64::MIN_POSITIVE)
+        );
+    }
 }
 
 /// One traced run: hostscope attached first, then wrk, then hostscope's
@@ -839,6 +898,11 @@ http {{
             }
         }
         Ok(nginx)
+    }
+
+    /// CPU time nginx's workers have used, in clock ticks.
+    fn workers_ticks(&self) -> Result<u64> {
+        self.workers().iter().map(|&(pid, _)| cpu_ticks(pid)).sum()
     }
 
     /// The workers of our master, from `/proc/PID/task/PID/children`,
