@@ -682,6 +682,29 @@ static __always_inline bool read_block(void *block, u32 len, const void *obj, u3
 		ok_;                                                            \
 	})
 
+/* Starts `info` for `sk`: its identity, no address yet. */
+static __always_inline void sockinfo_start(struct hs_sockinfo *info, struct sock *sk,
+					   unsigned short family, short type)
+{
+	info->sk = (u64)sk;
+	info->peer = 0;
+	info->family = family;
+	info->type = type;
+	info->lport = 0;
+	info->rport = 0;
+	__builtin_memset(info->laddr, 0, sizeof(info->laddr));
+	__builtin_memset(info->raddr, 0, sizeof(info->raddr));
+}
+
+/* The other end of unix socket `sk`: past what the verifier knows of a
+ * struct sock, so a probe read. */
+static __always_inline u64 unix_peer(struct sock *sk)
+{
+	struct sock *peer = NULL;
+	CORE_READ(&peer, &((struct unix_sock *)sk)->peer);
+	return (u64)peer;
+}
+
 /* Fills `info` for the stream socket behind the current task's `fd`;
  * false for anything else (a file, a pipe, a datagram socket).
  *
@@ -765,14 +788,7 @@ static __always_inline bool socket_of(s64 fd, struct hs_sockinfo *info)
 	if (!read_block(cblock, sizeof(cblock), sk, c_daddr) ||
 	    !BLOCK_FIELD(&family, cblock, c_family - c_daddr))
 		return false;
-	info->sk = (u64)sk;
-	info->peer = 0;
-	info->family = family;
-	info->type = type;
-	info->lport = 0;
-	info->rport = 0;
-	__builtin_memset(info->laddr, 0, sizeof(info->laddr));
-	__builtin_memset(info->raddr, 0, sizeof(info->raddr));
+	sockinfo_start(info, sk, family, type);
 	if (family == HS_AF_INET) {
 		if (!BLOCK_FIELD((u32 *)info->laddr, cblock, c_saddr - c_daddr) ||
 		    !BLOCK_FIELD((u32 *)info->raddr, cblock, 0))
@@ -781,9 +797,7 @@ static __always_inline bool socket_of(s64 fd, struct hs_sockinfo *info)
 		CORE_READ((struct in6_addr *)info->laddr, &sk->__sk_common.skc_v6_rcv_saddr);
 		CORE_READ((struct in6_addr *)info->raddr, &sk->__sk_common.skc_v6_daddr);
 	} else if (family == HS_AF_UNIX) {
-		struct sock *peer = NULL;
-		CORE_READ(&peer, &((struct unix_sock *)sk)->peer);
-		info->peer = (u64)peer;
+		info->peer = unix_peer(sk);
 		return true;
 	} else {
 		return false;
@@ -799,20 +813,13 @@ struct hs_iovec {
 
 /* Fills `info` from the socket itself, as the socket tracepoints hand it
  * over: a BTF pointer, so every field is a direct load, no helper call
- * (but a unix socket's peer, past what the verifier knows of a sock). */
+ * (but a unix socket's peer). */
 static __always_inline bool socket_of_sk(struct sock *sk, struct hs_sockinfo *info)
 {
 	if (sk->sk_type != HS_SOCK_STREAM)
 		return false;
 	unsigned short family = sk->__sk_common.skc_family;
-	info->sk = (u64)sk;
-	info->peer = 0;
-	info->family = family;
-	info->type = HS_SOCK_STREAM;
-	info->lport = 0;
-	info->rport = 0;
-	__builtin_memset(info->laddr, 0, sizeof(info->laddr));
-	__builtin_memset(info->raddr, 0, sizeof(info->raddr));
+	sockinfo_start(info, sk, family, HS_SOCK_STREAM);
 	if (family == HS_AF_INET) {
 		*(u32 *)info->laddr = sk->__sk_common.skc_rcv_saddr;
 		*(u32 *)info->raddr = sk->__sk_common.skc_daddr;
@@ -820,9 +827,7 @@ static __always_inline bool socket_of_sk(struct sock *sk, struct hs_sockinfo *in
 		__builtin_memcpy(info->laddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
 		__builtin_memcpy(info->raddr, &sk->__sk_common.skc_v6_daddr, 16);
 	} else if (family == HS_AF_UNIX) {
-		struct sock *peer = NULL;
-		CORE_READ(&peer, &((struct unix_sock *)sk)->peer);
-		info->peer = (u64)peer;
+		info->peer = unix_peer(sk);
 		return true;
 	} else {
 		return false;
