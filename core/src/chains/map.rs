@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use super::Protocol;
 use super::link::Hop;
-use super::render::duration_text;
-use crate::escape::escape;
+use super::render::{duration_text, process_label};
 
 /// A watched process at one end of an edge.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -75,10 +74,7 @@ impl Edge {
 fn process_text(process: Option<&Process>) -> String {
     process.map_or_else(
         || "(unwatched)".to_owned(),
-        |p| match &p.origin {
-            Some(origin) => format!("{}[{}] ({origin})", escape(&p.comm), p.pid),
-            None => format!("{}[{}]", escape(&p.comm), p.pid),
-        },
+        |p| process_label(&p.comm, p.pid, p.origin.as_ref()),
     )
 }
 

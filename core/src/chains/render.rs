@@ -13,6 +13,7 @@
 use super::link::{Hop, LinkKind, culprit};
 use super::{Protocol, Status};
 use crate::escape::escape;
+use crate::procfs::Origin;
 
 /// The text of a status, as a hop line shows it.
 pub fn status_text(status: Option<&Status>) -> String {
@@ -56,19 +57,22 @@ pub fn hop_line(hop: &Hop) -> String {
     } else {
         format!(" {}", span.request.target)
     };
-    let origin = span
-        .origin
-        .as_ref()
-        .map(|o| format!(" ({o})"))
-        .unwrap_or_default();
     format!(
-        "{}{target}  {}[{}]{origin}{port}  {}  {}",
+        "{}{target}  {}{port}  {}  {}",
         span.request.operation,
-        escape(&span.comm),
-        span.pid,
+        process_label(&span.comm, span.pid, span.origin.as_ref()),
         status_text(span.status.as_ref()),
         duration_text(hop.duration_ns()),
     )
+}
+
+/// A process as chains show it, in a hop and in the map: `comm[pid]`,
+/// escaped, then where it runs when known (`nginx[812] (nginx.service)`).
+pub fn process_label(comm: &[u8], pid: u32, origin: Option<&Origin>) -> String {
+    match origin {
+        Some(origin) => format!("{}[{pid}] ({origin})", escape(comm)),
+        None => format!("{}[{pid}]", escape(comm)),
+    }
 }
 
 /// The chain under `root`, one line per hop.
