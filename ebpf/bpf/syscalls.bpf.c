@@ -811,13 +811,11 @@ struct hs_iovec {
 	u64 len;
 };
 
-/* Fills `info` from the socket itself, as the socket tracepoints hand it
+/* Fills `info` for stream socket `sk`, as the socket tracepoints hand it
  * over: a BTF pointer, so every field is a direct load, no helper call
- * (but a unix socket's peer). */
+ * (but a unix socket's peer); false for a family we do not follow. */
 static __always_inline bool socket_of_sk(struct sock *sk, struct hs_sockinfo *info)
 {
-	if (sk->sk_type != HS_SOCK_STREAM)
-		return false;
 	unsigned short family = sk->__sk_common.skc_family;
 	sockinfo_start(info, sk, family, HS_SOCK_STREAM);
 	if (family == HS_AF_INET) {
@@ -1077,7 +1075,8 @@ int hs_sock_state(u64 *ctx)
  * spec with HS_SPEC_SOCKIO and is left alone. */
 static __always_inline int sock_moved(struct sock *sk, s64 ret)
 {
-	if (!cfg_sockio || !cfg_sock_tp || ret <= 0)
+	/* Datagrams (DNS, say) first out: the type is one load away. */
+	if (!cfg_sockio || !cfg_sock_tp || ret <= 0 || sk->sk_type != HS_SOCK_STREAM)
 		return 0;
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_target(pid_tgid >> 32) || !sockets_wanted())

@@ -420,8 +420,18 @@ async fn socket_calls_carry_the_connection_and_the_payload() {
     let got = client.read(&mut reply).unwrap();
     assert_eq!(server.join().unwrap(), request.len());
     assert!(got > 0);
-    // A file read is not a socket: it must not show up.
+    // A file read is not a socket, nor is a datagram a stream: neither
+    // must show up.
     let _ = std::fs::read("/proc/self/stat").unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = udp.local_addr().unwrap().port();
+    udp.send_to(
+        b"GET /not-a-stream HTTP/1.1\r\n\r\n",
+        ("127.0.0.1", udp_port),
+    )
+    .unwrap();
+    let mut datagram = [0u8; 64];
+    assert!(udp.recv_from(&mut datagram).unwrap().0 > 0);
 
     let events = collect(&mut stream);
     let calls: Vec<&hostscope_core::model::SocketCall> = events
@@ -468,6 +478,12 @@ async fn socket_calls_carry_the_connection_and_the_payload() {
     };
     assert!(opened(sent.socket.id), "the client connected");
     assert!(!opened(received.socket.id), "the server accepted");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.socket.local.is_some_and(|a| a.port() == udp_port)),
+        "no datagram: {calls:?}"
+    );
     assert!(
         calls.iter().all(|c| c.socket.local.is_some()),
         "only sockets: {calls:?}"
