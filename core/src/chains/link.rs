@@ -33,6 +33,26 @@ pub struct Hop {
 }
 
 impl Hop {
+    /// Every span of this hop and of those under it.
+    pub fn spans(&self) -> impl Iterator<Item = &Span> {
+        let mut stack = vec![self];
+        std::iter::from_fn(move || {
+            let hop = stack.pop()?;
+            stack.extend(hop.children.iter());
+            Some(hop)
+        })
+        .flat_map(|hop| hop.client.iter().chain(hop.server.iter()))
+    }
+
+    /// Gives this hop's spans, and those under it, back to `out`.
+    pub fn into_spans(self, out: &mut Vec<Span>) {
+        out.extend(self.client);
+        out.extend(self.server);
+        for child in self.children {
+            child.into_spans(out);
+        }
+    }
+
     /// The view to show: the server's when seen (its process and port are
     /// the service), else the client's.
     pub fn main(&self) -> &Span {
@@ -142,6 +162,21 @@ fn client_keys(c: &Span) -> Vec<EndKey> {
             .map(|id| EndKey::Unix(c.index, id))
             .collect(),
     }
+}
+
+/// For a consumer that links as it goes: builds the chains of `spans` and
+/// returns those `settled` says are done; the spans of the others are put
+/// back in `spans`, to be linked again with those still to come.
+pub fn settle(spans: &mut Vec<Span>, settled: impl Fn(&Hop) -> bool) -> Vec<Hop> {
+    let mut done = Vec::new();
+    for root in chains(std::mem::take(spans)) {
+        if settled(&root) {
+            done.push(root);
+        } else {
+            root.into_spans(spans);
+        }
+    }
+    done
 }
 
 /// Builds the chains of `spans`: the hops no other hop is parent of, each
@@ -426,6 +461,19 @@ mod tests {
         n.call("write", 812, 812, "nginx", 2, 8080, 50000, 1203.0, e502);
         n.call("read", 500, 500, "curl", 1, 50000, 8080, 1203.1, e502);
         chains(n.spans)
+    }
+
+    #[test]
+    fn settling_keeps_what_is_done_and_gives_back_the_rest_whole() {
+        let root = outage().remove(0);
+        let spans: Vec<Span> = root.spans().cloned().collect();
+        assert_eq!(spans.len(), 6, "three hops, each seen from both ends");
+        let mut held = spans.clone();
+        assert!(settle(&mut held, |_| false).is_empty());
+        assert_eq!(held.len(), 6, "every span given back");
+        let done = settle(&mut held, |_| true);
+        assert!(held.is_empty());
+        assert_eq!(done, [root], "linked again, the same chain");
     }
 
     #[test]

@@ -197,15 +197,13 @@ impl Requests {
     /// Links everything held; chains with a span in `fresh` are held
     /// again, the others become records.
     fn link(&mut self, fresh: &HashSet<u64>) -> Vec<Record> {
-        let mut spans = std::mem::take(&mut self.held);
-        spans.append(&mut self.fresh);
+        self.held.append(&mut self.fresh);
+        let done = link::settle(&mut self.held, |root| {
+            !root.spans().any(|s| fresh.contains(&s.id))
+        });
         let mut out = Vec::new();
-        for root in link::chains(spans) {
-            if has_span_in(&root, fresh) {
-                hold(root, &mut self.held);
-            } else {
-                self.records(&root, &mut out);
-            }
+        for root in &done {
+            self.records(root, &mut out);
         }
         out
     }
@@ -232,23 +230,6 @@ impl Requests {
         for child in &hop.children {
             self.request_records(child, out);
         }
-    }
-}
-
-fn has_span_in(hop: &Hop, ids: &HashSet<u64>) -> bool {
-    [&hop.client, &hop.server]
-        .into_iter()
-        .flatten()
-        .any(|s| ids.contains(&s.id))
-        || hop.children.iter().any(|c| has_span_in(c, ids))
-}
-
-/// Gives `hop`'s spans, and those under it, back to `out` for relinking.
-fn hold(hop: Hop, out: &mut Vec<Span>) {
-    out.extend(hop.client);
-    out.extend(hop.server);
-    for child in hop.children {
-        hold(child, out);
     }
 }
 
