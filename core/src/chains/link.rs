@@ -312,23 +312,26 @@ pub fn chains(spans: Vec<Span>) -> Vec<Hop> {
             None => roots.push(i),
         }
     }
+    // Sorted as indexes, not as hops: a hop holds two spans, hundreds of
+    // bytes that a sort of a busy host's chains would move many times.
+    let start = |i: usize| hops[i].main().start_ns;
+    for kids in &mut children {
+        kids.sort_by_key(|&k| start(k));
+    }
+    roots.sort_by_key(|&r| start(r));
     let mut slots: Vec<Option<Hop>> = hops.into_iter().map(Some).collect();
     fn build(i: usize, slots: &mut [Option<Hop>], children: &[Vec<usize>]) -> Hop {
         let mut hop = slots[i].take().expect("each hop is placed once");
-        let mut kids: Vec<Hop> = children[i]
+        hop.children = children[i]
             .iter()
             .map(|&k| build(k, slots, children))
             .collect();
-        kids.sort_by_key(|k| k.main().start_ns);
-        hop.children = kids;
         hop
     }
-    let mut out: Vec<Hop> = roots
+    roots
         .into_iter()
         .map(|r| build(r, &mut slots, &children))
-        .collect();
-    out.sort_by_key(|h| h.main().start_ns);
-    out
+        .collect()
 }
 
 /// The hop to blame in `root`'s chain: in a failing chain the deepest
