@@ -107,7 +107,7 @@ impl Chains {
             .cloned()
             .map(|mut span| {
                 if span.origin.is_none() {
-                    span.origin = origin_of(span.pid);
+                    span.origin = origin_of(span.pid).map(Into::into);
                 }
                 span
             })

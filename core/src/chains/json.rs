@@ -610,7 +610,7 @@ mod tests {
         let mut root = outage();
         // The service's origin, as /proc gave it.
         if let Some(pay) = root.children[0].server.as_mut() {
-            pay.origin = Some(crate::procfs::Origin::Unit("pay.service".into()));
+            pay.origin = Some(crate::procfs::Origin::Unit("pay.service".into()).into());
         }
         let edges = map::edges([&root], std::time::Duration::from_secs(2));
         let mut out = Vec::new();

@@ -11,6 +11,7 @@ use crate::model::Comm;
 use crate::procfs::Origin;
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Protocol;
@@ -24,7 +25,7 @@ pub struct Process {
     /// Raw bytes, as the kernel reported them.
     pub comm: Comm,
     /// Its container, pod or unit, when known.
-    pub origin: Option<Origin>,
+    pub origin: Option<Arc<Origin>>,
 }
 
 /// The requests one process made to one service, with one protocol.
@@ -74,7 +75,7 @@ impl Edge {
 fn process_text(process: Option<&Process>) -> String {
     process.map_or_else(
         || "(unwatched)".to_owned(),
-        |p| process_label(&p.comm, p.pid, p.origin.as_ref()),
+        |p| process_label(&p.comm, p.pid, p.origin.as_deref()),
     )
 }
 

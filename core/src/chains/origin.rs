@@ -4,14 +4,16 @@
 //! span of it), and kept for the rest of the run.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::track::Span;
 use crate::procfs::{Origin, origin_from_cgroup};
 
-/// Pids already looked up, at most [`Origins::MAX`].
+/// Pids already looked up, at most [`Origins::MAX`]. Shared with the
+/// spans: every request of a service names the same origin.
 #[derive(Debug, Default)]
 pub struct Origins {
-    known: HashMap<u32, Option<Origin>>,
+    known: HashMap<u32, Option<Arc<Origin>>>,
 }
 
 impl Origins {
@@ -32,6 +34,7 @@ impl Origins {
                 std::fs::read(format!("/proc/{}/cgroup", span.pid))
                     .ok()
                     .and_then(|text| origin_from_cgroup(&text))
+                    .map(Arc::new)
             })
             .clone();
     }

@@ -60,7 +60,7 @@ pub fn hop_line(hop: &Hop) -> String {
     format!(
         "{}{target}  {}{port}  {}  {}",
         span.request.operation,
-        process_label(&span.comm, span.pid, span.origin.as_ref()),
+        process_label(&span.comm, span.pid, span.origin.as_deref()),
         status_text(span.status.as_ref()),
         duration_text(hop.duration_ns()),
     )

@@ -13,6 +13,7 @@ use rustc_hash::FxHashMap;
 use super::{Frame, Parser, Protocol, Request, Secrets, Status, Text, detect, parser};
 use crate::model::{Arch, Comm, SocketCall, SocketClose, SocketOpen};
 use crate::procfs::Origin;
+use std::sync::Arc;
 
 /// Which end of its connection a process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,7 +41,7 @@ pub struct Span {
     /// The container, pod or systemd unit the process runs in, when known:
     /// filled by the consumer from /proc (see [`super::origin`]), not by
     /// the tracker.
-    pub origin: Option<Origin>,
+    pub origin: Option<Arc<Origin>>,
     pub role: Role,
     pub protocol: Protocol,
     pub local: Option<SocketAddr>,
