@@ -90,6 +90,8 @@ struct pt_regs {
 #error "define __TARGET_ARCH_x86 or __TARGET_ARCH_arm64"
 #endif
 
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+
 struct signal_struct {
 	int group_exit_code;
 } __attribute__((preserve_access_index));
@@ -97,6 +99,7 @@ struct signal_struct {
 struct files_struct;
 
 struct task_struct {
+	unsigned int flags;
 	int pid;
 	int tgid;
 	int exit_code;

@@ -1071,8 +1071,9 @@ int hs_sock_state(u64 *ctx)
 /* A read or write of `ret` bytes on `sk` by the current thread, seen by
  * the socket tracepoints: the syscall it belongs to, and its buffers, are
  * in the thread's saved registers. Anything that is not one of the socket
- * calls we decode (a kernel user of the socket, sendfile, io_uring) has no
- * spec with HS_SPEC_SOCKIO and is left alone. */
+ * calls we decode (sendfile, io_uring) has no spec with HS_SPEC_SOCKIO and
+ * is left alone; a kernel thread's socket (NFS, iSCSI) has no syscall at
+ * all, only registers that mean nothing. */
 static __always_inline int sock_moved(struct sock *sk, s64 ret)
 {
 	/* Datagrams (DNS, say) first out: the type is one load away. */
@@ -1081,7 +1082,10 @@ static __always_inline int sock_moved(struct sock *sk, s64 ret)
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!is_target(pid_tgid >> 32) || !sockets_wanted())
 		return 0;
-	struct pt_regs *regs = bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (task->flags & PF_KTHREAD)
+		return 0;
+	struct pt_regs *regs = bpf_task_pt_regs(task);
 	if (!regs)
 		return 0;
 	u32 nr = (u32)SYSCALL_NR(regs);
