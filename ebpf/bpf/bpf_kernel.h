@@ -135,6 +135,7 @@ struct sock;
 
 struct socket {
 	short type;
+	struct file *file;
 	struct sock *sk;
 } __attribute__((preserve_access_index));
 
@@ -171,6 +172,7 @@ struct sock_common {
 struct sock {
 	struct sock_common __sk_common;
 	u16 sk_type;
+	struct socket *sk_socket;
 } __attribute__((preserve_access_index));
 
 struct unix_sock {

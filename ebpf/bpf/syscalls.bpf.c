@@ -1073,7 +1073,9 @@ int hs_sock_state(u64 *ctx)
  * in the thread's saved registers. Anything that is not one of the socket
  * calls we decode (sendfile, io_uring) has no spec with HS_SPEC_SOCKIO and
  * is left alone; a kernel thread's socket (NFS, iSCSI) has no syscall at
- * all, only registers that mean nothing. */
+ * all, only registers that mean nothing; and a kernel socket (no file:
+ * an NFS client's, sending in the thread whose read of an NFS file needed
+ * it) belongs to no syscall of the thread, whatever its registers say. */
 static __always_inline int sock_moved(struct sock *sk, s64 ret)
 {
 	/* Datagrams (DNS, say) first out: the type is one load away. */
@@ -1084,6 +1086,9 @@ static __always_inline int sock_moved(struct sock *sk, s64 ret)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->flags & PF_KTHREAD)
+		return 0;
+	struct socket *socket = sk->sk_socket;
+	if (!socket || !socket->file)
 		return 0;
 	struct pt_regs *regs = bpf_task_pt_regs(task);
 	if (!regs)
