@@ -42,9 +42,25 @@ pub struct SyscallRule {
     /// A success replaces the caller's memory (execve): copy nothing then.
     pub replaces_image: bool,
     /// With [`ProbeConfig::socket_payload`], on a stream socket: an
-    /// [`Event::SocketIo`](hostscope_core::model::Event::SocketIo) record,
+    /// [`Event::Socket`](hostscope_core::model::Event::Socket) record,
     /// the payload found as this says, instead of the rules above.
     pub socket_io: Option<SocketIo>,
+}
+
+impl SyscallRule {
+    /// The rule for socket syscall `nr`: a socket record on a stream
+    /// socket, its payload where `io` says, and nothing else.
+    pub fn socket(nr: u32, io: SocketIo) -> SyscallRule {
+        SyscallRule {
+            nr,
+            captures: [Capture::None; 6],
+            at_entry: false,
+            noreturn: false,
+            deliver: Deliver::All,
+            replaces_image: false,
+            socket_io: Some(io),
+        }
+    }
 }
 
 /// Where a socket syscall's payload is, for [`SyscallRule::socket_io`].

@@ -371,15 +371,7 @@ async fn identical_failed_lookups_are_counted_not_sent() {
 fn socket_rule(name: &str, io: hostscope_ebpf::SocketIo) -> SyscallRule {
     let nr = hostscope_core::decode::sysno::number(hostscope_core::model::Arch::native(), name)
         .expect("a syscall");
-    SyscallRule {
-        nr,
-        captures: [Capture::None; 6],
-        at_entry: false,
-        noreturn: false,
-        deliver: Deliver::All,
-        replaces_image: false,
-        socket_io: Some(io),
-    }
+    SyscallRule::socket(nr, io)
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -17,8 +17,8 @@ use hostscope_core::chains::origin::Origins;
 use hostscope_core::chains::track::{Span, Tracker};
 use hostscope_core::chains::{Secrets, map, render};
 use hostscope_core::decode;
-use hostscope_core::model::{Arch, Capture, Event};
-use hostscope_ebpf::{Deliver, ProbeConfig, SocketIo, SyscallRule};
+use hostscope_core::model::{Arch, Event};
+use hostscope_ebpf::{ProbeConfig, SocketIo, SyscallRule};
 
 use crate::args::ChainsArgs;
 use crate::cmd::UsageError;
@@ -39,17 +39,7 @@ pub(crate) fn socket_rules() -> Vec<SyscallRule> {
     let arch = Arch::native();
     SOCKET_CALLS
         .iter()
-        .filter_map(|&(name, io)| {
-            Some(SyscallRule {
-                nr: decode::sysno::number(arch, name)?,
-                captures: [Capture::None; 6],
-                at_entry: false,
-                noreturn: false,
-                deliver: Deliver::All,
-                replaces_image: false,
-                socket_io: Some(io),
-            })
-        })
+        .filter_map(|&(name, io)| Some(SyscallRule::socket(decode::sysno::number(arch, name)?, io)))
         .collect()
 }
 
