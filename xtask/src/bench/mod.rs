@@ -64,9 +64,11 @@ pub fn build_hostscope() -> Result<PathBuf> {
     Ok(root.join("target/release/hostscope"))
 }
 
-/// Builds `ebpf/examples/drain`: the probe with a reader that drains events
-/// without decoding them, to tell the kernel side's cost from the rest.
-pub fn build_drain_example() -> Result<PathBuf> {
+/// Builds one of `ebpf/examples`: `drain` (the probe with a reader that
+/// drains events without decoding them, to tell the kernel side's cost from
+/// the rest) or `floor` (programs that do nothing, on the same tracepoints:
+/// what any syscall tracer costs before it does any work).
+pub fn build_ebpf_example(name: &str) -> Result<PathBuf> {
     let root = workspace_root();
     let status = Command::new(env!("CARGO"))
         .args([
@@ -75,16 +77,16 @@ pub fn build_drain_example() -> Result<PathBuf> {
             "-p",
             "hostscope-ebpf",
             "--example",
-            "drain",
+            name,
         ])
         .current_dir(&root)
         .status()
         .context("run cargo build")?;
     ensure!(
         status.success(),
-        "cargo build --release --example drain failed"
+        "cargo build --release --example {name} failed"
     );
-    Ok(root.join("target/release/examples/drain"))
+    Ok(root.join("target/release/examples").join(name))
 }
 
 /// Compiles a C workload into the target directory.
@@ -113,6 +115,37 @@ pub fn median_run<T>(runs: &[T], loop_ns: impl Fn(&T) -> f64) -> (f64, &T) {
         .min_by(|a, b| (loop_ns(a) - ns).abs().total_cmp(&(loop_ns(b) - ns).abs()))
         .expect("at least one run");
     (ns, mid)
+}
+
+/// Each run's ratio to the anchor run of the same round, as a median and
+/// quartiles. This machine's speed drifts by tens of percent within seconds;
+/// a ratio of two medians taken minutes apart carries that drift, a ratio
+/// within a round mostly cancels it, and the quartiles show what is left.
+#[derive(Debug, Clone, Copy)]
+pub struct PairedRatio {
+    pub median: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl PairedRatio {
+    pub fn of(values: &[f64], anchors: &[f64]) -> PairedRatio {
+        let mut ratios: Vec<f64> = values.iter().zip(anchors).map(|(v, a)| v / a).collect();
+        let median = median(&mut ratios);
+        let n = ratios.len();
+        PairedRatio {
+            median,
+            low: ratios[n / 4],
+            high: ratios[(3 * n / 4).min(n - 1)],
+        }
+    }
+}
+
+impl std::fmt::Display for PairedRatio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = format!("{:.2}x ({:.2}-{:.2})", self.median, self.low, self.high);
+        f.pad(&text)
+    }
 }
 
 /// A peak RSS for a table: `12.3 MiB`, or `-`.

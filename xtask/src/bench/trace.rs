@@ -3,9 +3,10 @@
 //! The workload makes N failed openat calls in a loop and times the loop
 //! itself (so tracer start-up is not counted). It runs untraced, under
 //! `hostscope trace -p`, under `strace -f -e trace=openat`, and under a
-//! bpftrace counter; and untraced again while hostscope traces another
-//! process, to show what non-targets pay. Each setup runs `runs` times and
-//! the median is reported as a ratio to the untraced median.
+//! bpftrace counter; under programs that do nothing on sys_enter and
+//! sys_exit, the floor of any syscall tracer; and untraced again while
+//! hostscope traces another process, to show what non-targets pay. Each setup runs `runs` times and
+//! each run is compared with the untraced run of its round.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +15,9 @@ use anyhow::{Context, Result, bail};
 
 use super::tracer::{Ready, Tracer};
 use super::workload::{FAILED_OPENAT, Workload};
-use super::{Options, build_drain_example, build_hostscope, compile_c, median_run, mib};
+use super::{
+    Options, PairedRatio, build_ebpf_example, build_hostscope, compile_c, median_run, mib,
+};
 
 /// One measured run.
 #[derive(Debug, Default, Clone)]
@@ -32,6 +35,7 @@ enum Setup {
     ProbeOnly,
     Strace,
     Bpftrace,
+    Floor,
     Bystander,
 }
 
@@ -43,6 +47,7 @@ impl Setup {
             Setup::ProbeOnly => "probe only (events not formatted)",
             Setup::Strace => "strace -f -e trace=openat",
             Setup::Bpftrace => "bpftrace counter",
+            Setup::Floor => "empty programs on sys_enter+sys_exit",
             Setup::Bystander => "untraced, hostscope tracing another pid",
         }
     }
@@ -50,7 +55,8 @@ impl Setup {
 
 pub fn run(options: &Options) -> Result<()> {
     let hostscope = build_hostscope()?;
-    let drain = build_drain_example()?;
+    let drain = build_ebpf_example("drain")?;
+    let floor = build_ebpf_example("floor")?;
     let workload = compile_c("openat_loop", FAILED_OPENAT)?;
     let _tracefs = TracefsForBpftrace::mount()?;
     println!(
@@ -63,11 +69,13 @@ pub fn run(options: &Options) -> Result<()> {
         Setup::ProbeOnly,
         Setup::Strace,
         Setup::Bpftrace,
+        Setup::Floor,
         Setup::Bystander,
     ];
     let tools = Tools {
         hostscope: &hostscope,
         drain: &drain,
+        floor: &floor,
         workload: &workload,
     };
     // Rounds outside, setups inside: on a noisy machine every setup then
@@ -83,10 +91,17 @@ pub fn run(options: &Options) -> Result<()> {
 }
 
 fn print_table(results: &[(Setup, Vec<Run>)], iterations: u64) {
-    let (base, _) = median_run(&results[0].1, |r| r.loop_ns);
+    let loops = |wanted: Setup| -> Vec<f64> {
+        results
+            .iter()
+            .find(|(s, _)| *s == wanted)
+            .map(|(_, runs)| runs.iter().map(|r| r.loop_ns).collect())
+            .expect("every setup is measured")
+    };
+    let untraced = loops(Setup::Untraced);
     println!(
-        "{:<42} {:>10} {:>8} {:>12} {:>10} {:>12}",
-        "setup", "loop ms", "ratio", "events/s", "lost", "peak RSS"
+        "{:<42} {:>10} {:>20} {:>10} {:>8} {:>10}",
+        "setup", "loop ms", "ratio (quartiles)", "events/s", "lost", "peak RSS"
     );
     for (setup, runs) in results {
         let (ns, mid) = median_run(runs, |r| r.loop_ns);
@@ -94,25 +109,33 @@ fn print_table(results: &[(Setup, Vec<Run>)], iterations: u64) {
             format!("{:.0}k", e as f64 / (ns / 1e9) / 1e3)
         });
         let lost = mid.lost.map_or("-".to_owned(), |l| l.to_string());
-        let rss = mib(mid.peak_rss_kib);
         println!(
-            "{:<42} {:>10.1} {:>7.2}x {:>12} {:>10} {:>12}",
+            "{:<42} {:>10.1} {:>20} {:>10} {:>8} {:>10}",
             setup.label(),
             ns / 1e6,
-            ns / base,
+            PairedRatio::of(&loops(*setup), &untraced),
             events_per_s,
             lost,
-            rss
+            mib(mid.peak_rss_kib)
         );
     }
+    let floor = loops(Setup::Floor);
     println!(
-        "\n(events/s and lost: hostscope's own count of delivered and lost events; {iterations} calls per run)"
+        "\nover the empty programs of the same round: hostscope trace -p {}, \
+         untraced while hostscope traces another pid {}",
+        PairedRatio::of(&loops(Setup::Hostscope), &floor),
+        PairedRatio::of(&loops(Setup::Bystander), &floor),
+    );
+    println!(
+        "(ratios: each run over the untraced run of its round; events/s and lost: \
+         hostscope's own count of delivered and lost events; {iterations} calls per run)"
     );
 }
 
 struct Tools<'a> {
     hostscope: &'a Path,
     drain: &'a Path,
+    floor: &'a Path,
     workload: &'a Path,
 }
 
@@ -151,6 +174,10 @@ fn measure(setup: Setup, tools: &Tools<'_>, n: u64) -> Result<Run> {
                 ),
             ]),
             Ready::Stdout("Attaching"),
+        )?),
+        Setup::Floor => Some(Tracer::start(
+            Command::new(tools.floor).arg(&pid),
+            Ready::Stderr("attached"),
         )?),
         Setup::Bystander => {
             let sleeper = Command::new("sleep").arg("600").spawn()?;

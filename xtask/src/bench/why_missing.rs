@@ -6,8 +6,10 @@
 //! - N successful stat calls, untraced and while `why-missing --all` watches
 //!   the whole host: the calls the probe must pass over almost for free.
 //!
-//! Rounds outside, setups inside, medians reported as ratios to the
-//! untraced median of the same workload.
+//! Each workload also runs under a program that does nothing on sys_exit
+//! (the tracepoint why-missing uses): the floor no syscall tracer can go
+//! below. Rounds outside, setups inside; each run is compared with the
+//! untraced run of the same workload and round.
 
 use std::path::Path;
 use std::process::Command;
@@ -16,13 +18,17 @@ use anyhow::{Context, Result};
 
 use super::tracer::{Ready, Tracer};
 use super::workload::{FAILED_OPENAT, SUCCESSFUL_STAT, Workload};
-use super::{Options, build_hostscope, compile_c, median_run, mib};
+use super::{
+    Options, PairedRatio, build_ebpf_example, build_hostscope, compile_c, median_run, mib,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Setup {
     FailedUntraced,
+    FailedFloor,
     FailedWatchedPid,
     StatUntraced,
+    StatFloor,
     StatWatchedAll,
 }
 
@@ -30,8 +36,10 @@ impl Setup {
     fn label(self) -> &'static str {
         match self {
             Setup::FailedUntraced => "failed openat, untraced",
+            Setup::FailedFloor => "failed openat, empty program on sys_exit",
             Setup::FailedWatchedPid => "failed openat, why-missing -p",
             Setup::StatUntraced => "successful stat, untraced",
+            Setup::StatFloor => "successful stat, empty program on sys_exit",
             Setup::StatWatchedAll => "successful stat, why-missing --all",
         }
     }
@@ -39,8 +47,10 @@ impl Setup {
     /// The untraced setup this one is compared with.
     fn anchor(self) -> Setup {
         match self {
-            Setup::FailedUntraced | Setup::FailedWatchedPid => Setup::FailedUntraced,
-            Setup::StatUntraced | Setup::StatWatchedAll => Setup::StatUntraced,
+            Setup::FailedUntraced | Setup::FailedFloor | Setup::FailedWatchedPid => {
+                Setup::FailedUntraced
+            }
+            Setup::StatUntraced | Setup::StatFloor | Setup::StatWatchedAll => Setup::StatUntraced,
         }
     }
 }
@@ -54,6 +64,7 @@ struct Run {
 
 pub fn run(options: &Options) -> Result<()> {
     let hostscope = build_hostscope()?;
+    let floor = build_ebpf_example("floor")?;
     let failing = compile_c("openat_loop", FAILED_OPENAT)?;
     let stats = compile_c("stat_loop", SUCCESSFUL_STAT)?;
     println!(
@@ -62,8 +73,10 @@ pub fn run(options: &Options) -> Result<()> {
     );
     let setups = [
         Setup::FailedUntraced,
+        Setup::FailedFloor,
         Setup::FailedWatchedPid,
         Setup::StatUntraced,
+        Setup::StatFloor,
         Setup::StatWatchedAll,
     ];
     let mut results: Vec<(Setup, Vec<Run>)> = setups.iter().map(|&s| (s, Vec::new())).collect();
@@ -73,48 +86,68 @@ pub fn run(options: &Options) -> Result<()> {
                 Setup::FailedUntraced => &failing,
                 _ => &stats,
             };
-            runs.push(measure(*setup, &hostscope, workload, options.iterations)?);
+            runs.push(measure(
+                *setup,
+                &hostscope,
+                &floor,
+                workload,
+                options.iterations,
+            )?);
         }
     }
-    let medians: Vec<(Setup, f64, &Run)> = results
-        .iter()
-        .map(|(s, runs)| {
-            let (ns, mid) = median_run(runs, |r| r.loop_ns);
-            (*s, ns, mid)
-        })
-        .collect();
-    let anchor_of = |setup: Setup| {
-        medians
+    let loops = |wanted: Setup| -> Vec<f64> {
+        results
             .iter()
-            .find(|(s, _, _)| *s == setup.anchor())
-            .map(|&(_, ns, _)| ns)
-            .expect("every anchor is measured")
+            .find(|(s, _)| *s == wanted)
+            .map(|(_, runs)| runs.iter().map(|r| r.loop_ns).collect())
+            .expect("every setup is measured")
     };
     println!(
-        "{:<40} {:>10} {:>8} {:>10} {:>12}",
-        "setup", "loop ms", "ratio", "lost", "peak RSS"
+        "{:<44} {:>10} {:>20} {:>8} {:>10}",
+        "setup", "loop ms", "ratio (quartiles)", "lost", "peak RSS"
     );
-    for &(setup, ns, mid) in &medians {
+    for (setup, runs) in &results {
+        let (ns, mid) = median_run(runs, |r| r.loop_ns);
         println!(
-            "{:<40} {:>10.1} {:>7.2}x {:>10} {:>12}",
+            "{:<44} {:>10.1} {:>20} {:>8} {:>10}",
             setup.label(),
             ns / 1e6,
-            ns / anchor_of(setup),
+            PairedRatio::of(&loops(*setup), &loops(setup.anchor())),
             mid.lost.map_or("-".to_owned(), |l| l.to_string()),
             mib(mid.peak_rss_kib),
         );
     }
-    println!("\n(lost: events_lost from why-missing's JSON verdict)");
+    println!(
+        "\nover the empty program of the same round: why-missing -p {}, --all {}",
+        PairedRatio::of(&loops(Setup::FailedWatchedPid), &loops(Setup::FailedFloor)),
+        PairedRatio::of(&loops(Setup::StatWatchedAll), &loops(Setup::StatFloor)),
+    );
+    println!(
+        "(ratios: each run over the untraced run of its round; lost: events_lost from \
+         why-missing's JSON verdict)"
+    );
     Ok(())
 }
 
-fn measure(setup: Setup, hostscope: &Path, workload: &Path, n: u64) -> Result<Run> {
+fn measure(setup: Setup, hostscope: &Path, floor: &Path, workload: &Path, n: u64) -> Result<Run> {
     let target = Workload::start(workload, n)?;
     let pid = target.pid().to_string();
     let report = std::env::temp_dir().join(format!("hs-bench-why-missing-{}", std::process::id()));
     let report_arg = report.to_str().expect("a UTF-8 temp dir");
     let watcher = match setup {
         Setup::FailedUntraced | Setup::StatUntraced => None,
+        Setup::FailedFloor | Setup::StatFloor => {
+            let floor = Tracer::start(
+                Command::new(floor).args([pid.as_str(), "--exit-only"]),
+                Ready::Stderr("attached"),
+            )?;
+            let run = Run {
+                loop_ns: target.run()?,
+                ..Run::default()
+            };
+            floor.finish(false)?;
+            return Ok(run);
+        }
         Setup::FailedWatchedPid => Some(Tracer::start(
             Command::new(hostscope).args(["why-missing", "--json", "-o", report_arg, "-p", &pid]),
             Ready::Stderr("attached"),
