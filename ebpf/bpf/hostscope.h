@@ -8,6 +8,8 @@
 /* Syscall numbers above this are ignored (x86_64 tops out near 470). */
 #define HS_MAX_SYSCALLS 1024
 #define HS_NARGS 6
+/* Slots of the repeats map: threads whose ids are equal modulo this share one. */
+#define HS_REPEAT_SLOTS 16384
 
 /* Record kinds in the ring buffer. */
 #define HS_EV_SYSCALL 1   /* a syscall, at exit (or at entry if it never returns) */
@@ -102,8 +104,7 @@ struct hs_last_lookup {
 	unsigned long long hash;    /* of the syscall, errno, first argument and captures */
 	unsigned long long count;   /* repeats not yet reported */
 	unsigned long long last_ts; /* CLOCK_MONOTONIC of the latest */
-	unsigned int tgid;
-	unsigned int pad;
+	unsigned long long holder;  /* tgid << 32 | tid of the thread holding the slot; 0: free */
 };
 
 /* A stream socket, as the probe found it behind an fd. Addresses and ports

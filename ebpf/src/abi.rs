@@ -4,6 +4,10 @@
 
 pub const MAX_SYSCALLS: u32 = 1024;
 pub const NARGS: usize = 6;
+/// Threads whose ids are equal modulo this share one slot for counting
+/// repeated failed lookups: while one holds it, every lookup of the other is
+/// sent in full.
+pub const REPEAT_SLOTS: u32 = 16384;
 
 pub const EV_SYSCALL: u32 = 1;
 pub const EV_EXEC_ARGS: u32 = 2;
@@ -80,8 +84,8 @@ pub struct LastLookup {
     pub hash: u64,
     pub count: u64,
     pub last_ts: u64,
-    pub tgid: u32,
-    pub pad: u32,
+    /// `tgid << 32 | tid` of the thread holding the slot; 0 when free.
+    pub holder: u64,
 }
 
 // SAFETY: plain integers, no padding (checked below), any bit pattern valid.

@@ -13,6 +13,7 @@ mod loader;
 mod privileges;
 mod stream;
 
+pub use abi::REPEAT_SLOTS;
 pub use decode::{Decoder, MalformedRecord};
 pub use error::ProbeError;
 pub use loader::{Deliver, Probe, ProbeConfig, Scope, SocketIo, SyscallRule};

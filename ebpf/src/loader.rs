@@ -140,7 +140,7 @@ pub struct Probe {
     trace_flags: HashMap<MapData, u32, u32>,
     stats: PerCpuArray<MapData, u64>,
     live: Array<MapData, Live>,
-    repeats: HashMap<MapData, u32, LastLookup>,
+    repeats: Array<MapData, LastLookup>,
     oom_unavailable: Option<String>,
 }
 
@@ -273,8 +273,7 @@ impl Probe {
             HashMap::try_from(take(&mut bpf, "trace_flags")?).map_err(map_error("trace_flags"))?;
         let stats = PerCpuArray::try_from(take(&mut bpf, "stats")?).map_err(map_error("stats"))?;
         let live = Array::try_from(take(&mut bpf, "live")?).map_err(map_error("live"))?;
-        let repeats =
-            HashMap::try_from(take(&mut bpf, "repeats")?).map_err(map_error("repeats"))?;
+        let repeats = Array::try_from(take(&mut bpf, "repeats")?).map_err(map_error("repeats"))?;
         Ok(Probe {
             bpf,
             traced,
@@ -292,13 +291,13 @@ impl Probe {
     /// place).
     pub fn pending_repeats(&self) -> Result<Vec<LookupRepeat>, ProbeError> {
         let mut out = Vec::new();
-        for entry in self.repeats.iter() {
-            let (tid, last) = entry.map_err(map_error("repeats"))?;
-            if last.count > 0 {
+        for last in self.repeats.iter() {
+            let last = last.map_err(map_error("repeats"))?;
+            if last.holder != 0 && last.count > 0 {
                 out.push(LookupRepeat {
                     ts_ns: last.last_ts,
-                    pid: last.tgid,
-                    tid,
+                    pid: (last.holder >> 32) as u32,
+                    tid: last.holder as u32,
                     count: last.count,
                 });
             }

@@ -368,6 +368,103 @@ async fn identical_failed_lookups_are_counted_not_sent() {
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
 }
 
+/// Two threads whose ids share a repeats slot: the one holding it folds its
+/// repeats, the other's lookups are all sent, and neither count is mixed up.
+#[tokio::test(flavor = "current_thread")]
+async fn threads_sharing_a_repeats_slot_keep_their_counts_apart() {
+    use std::sync::mpsc;
+    let mut rule = openat_rule(true);
+    rule.deliver = Deliver::Lookup;
+    let config = ProbeConfig {
+        timed: false,
+        lookup_errnos: &[libc::ENOENT],
+        fold_repeats: true,
+        ..config(vec![rule])
+    };
+    let mut probe = Probe::load(&config).expect("load the probe (run as root)");
+    let mut stream = probe.events().unwrap();
+    let me = std::process::id();
+    probe.trace_pid(me, false).unwrap();
+    let a = format!("/nonexistent/hostscope-slot-a-{me}");
+    let b = format!("/nonexistent/hostscope-slot-b-{me}");
+
+    let (held_tx, held_rx) = mpsc::channel();
+    let (end_tx, end_rx) = mpsc::channel::<()>();
+    let path = a.clone();
+    let holder = std::thread::spawn(move || {
+        for _ in 0..10 {
+            open_missing(&path);
+        }
+        held_tx.send(gettid()).unwrap();
+        end_rx.recv().unwrap();
+    });
+    let holder_tid = held_rx.recv().unwrap();
+    // Thread ids are handed out in turn: within pid_max spawns one shares
+    // the holder's slot, and that one repeats b.
+    let slot = |tid: libc::pid_t| tid as u32 % hostscope_ebpf::REPEAT_SLOTS;
+    let mut sharer = None;
+    for _ in 0..100_000 {
+        let path = b.clone();
+        let found = std::thread::spawn(move || {
+            let tid = gettid();
+            if slot(tid) != slot(holder_tid) || tid == holder_tid {
+                return None;
+            }
+            for _ in 0..10 {
+                open_missing(&path);
+            }
+            Some(tid)
+        })
+        .join()
+        .unwrap();
+        if let Some(tid) = found {
+            sharer = Some(tid);
+            break;
+        }
+    }
+    let sharer = sharer.expect("a thread id sharing the holder's slot");
+    end_tx.send(()).unwrap();
+    holder.join().unwrap();
+
+    let events = collect(&mut stream);
+    let sent = |path: &str, tid: libc::pid_t| {
+        events
+            .iter()
+            .filter(|e| {
+                matches!(e, Event::Syscall(s) if s.tid == tid as u32
+                && s.capture(1).is_some_and(|c| c.bytes == path.as_bytes()))
+            })
+            .count()
+    };
+    let repeats = |tid: libc::pid_t| -> Vec<u64> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Repeat(r) if r.tid == tid as u32 => Some(r.count),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(sent(&a, holder_tid), 1, "the holder's first miss is sent");
+    assert_eq!(
+        repeats(holder_tid),
+        [9],
+        "and the rest counted, sent at its exit"
+    );
+    assert_eq!(
+        sent(&b, sharer),
+        10,
+        "the other thread's misses are all sent"
+    );
+    assert!(repeats(sharer).is_empty());
+    assert_eq!(probe.losses().unwrap().events_lost(), 0);
+}
+
+fn gettid() -> libc::pid_t {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}
+
 fn socket_rule(name: &str, io: hostscope_ebpf::SocketIo) -> SyscallRule {
     let nr = hostscope_core::decode::sysno::number(hostscope_core::model::Arch::native(), name)
         .expect("a syscall");
