@@ -1203,11 +1203,35 @@ int hs_fork(u64 *ctx)
 
 /* The file a process now runs, as the kernel opened it: after a successful
  * execve the caller's copy of the name is gone with its old memory. */
+/* What the probe keeps of thread `pid_tgid`, let go when its id does: a
+ * thread id is reused, and the next thread must not inherit a search this
+ * one left open, nor its repeats slot. */
+static __always_inline void forget_thread(u64 pid_tgid)
+{
+	u32 tid = (u32)pid_tgid;
+	u32 w = tid / 64;
+	u64 *word = bpf_map_lookup_elem(&searching, &w);
+	if (word && (*word & (1ULL << (tid % 64))))
+		__sync_fetch_and_and(word, ~(1ULL << (tid % 64)));
+	if (cfg_fold_repeats) {
+		struct hs_last_lookup *last = repeat_slot(pid_tgid, false);
+		if (last)
+			release_slot(last);
+	}
+}
+
 SEC("tp_btf/sched_process_exec")
 int hs_exec(u64 *ctx)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!cfg_exec_events || !is_target(pid_tgid >> 32))
+	if (!is_target(pid_tgid >> 32))
+		return 0;
+	/* A thread other than the leader that execs takes the leader's id
+	 * (ctx[1] is the one it had), and never exits under its own. */
+	u32 old_tid = (u32)ctx[1];
+	if (old_tid != (u32)pid_tgid)
+		forget_thread((pid_tgid & ~0xffffffffULL) | old_tid);
+	if (!cfg_exec_events)
 		return 0;
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
 	u32 zero = 0;
@@ -1274,18 +1298,7 @@ int hs_exit(u64 *ctx)
 	u32 tgid = pid_tgid >> 32;
 	if (!is_target(tgid))
 		return 0;
-	/* A thread id can be reused: the next thread must not inherit a
-	 * search this one left open. */
-	u32 tid = (u32)pid_tgid;
-	u32 w = tid / 64;
-	u64 *word = bpf_map_lookup_elem(&searching, &w);
-	if (word && (*word & (1ULL << (tid % 64))))
-		__sync_fetch_and_and(word, ~(1ULL << (tid % 64)));
-	if (cfg_fold_repeats) {
-		struct hs_last_lookup *last = repeat_slot(pid_tgid, false);
-		if (last)
-			release_slot(last);
-	}
+	forget_thread(pid_tgid);
 	if (!group_dead)
 		return 0;
 	u32 zero = 0;

@@ -236,7 +236,9 @@ impl Probe {
             let unused = match program {
                 "hs_sys_enter" => !config.timed,
                 "hs_sys_exit" => syscalls_unused,
-                "hs_exec" => !config.exec_records,
+                // Also lets go of what a thread kept under the id it had
+                // before it exec'd.
+                "hs_exec" => exec_records == 0 && fold == 0,
                 "hs_oom" => !config.oom_records,
                 "hs_sock_state" => config.socket_payload.is_none(),
                 "hs_sock_send" | "hs_sock_recv" => sock_tp == 0,

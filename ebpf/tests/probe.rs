@@ -460,6 +460,72 @@ async fn threads_sharing_a_repeats_slot_keep_their_counts_apart() {
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
 }
 
+/// A thread other than the leader that execs takes the leader's id: what
+/// it counted under its own is sent then, not left in a slot no thread of
+/// that id will ever release.
+#[tokio::test(flavor = "current_thread")]
+async fn a_thread_that_execs_gives_up_its_repeats_slot() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let mut rule = openat_rule(true);
+    rule.deliver = Deliver::Lookup;
+    let config = ProbeConfig {
+        timed: false,
+        lookup_errnos: &[libc::ENOENT],
+        fold_repeats: true,
+        ..config(vec![rule])
+    };
+    let mut probe = Probe::load(&config).expect("load the probe (run as root)");
+    let mut stream = probe.events().unwrap();
+    let missing = format!("/nonexistent/hostscope-exec-slot-{}", std::process::id());
+    let script = r#"
+import os, sys, threading
+sys.stdin.readline()
+def run():
+    for _ in range(10):
+        try:
+            open(sys.argv[1])
+        except FileNotFoundError:
+            pass
+    print(threading.get_native_id(), flush=True)
+    os.execv("/bin/true", ["true"])
+threading.Thread(target=run).start()
+threading.Event().wait()
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script, &missing])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    probe.trace_pid(child.id(), true).unwrap();
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let tid: u32 = line.trim().parse().expect("the thread's id");
+    assert_ne!(tid, child.id(), "the thread is not the leader");
+    assert!(child.wait().unwrap().success());
+
+    let repeats: Vec<u64> = collect(&mut stream)
+        .iter()
+        .filter_map(|e| match e {
+            Event::Repeat(r) if r.tid == tid => Some(r.count),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(repeats, [9], "sent when the thread exec'd");
+    let pending = stream.pending_repeats(&probe).unwrap();
+    assert!(
+        !pending
+            .iter()
+            .any(|e| matches!(e, Event::Repeat(r) if r.tid == tid)),
+        "{pending:?}"
+    );
+    assert_eq!(probe.losses().unwrap().events_lost(), 0);
+}
+
 fn gettid() -> libc::pid_t {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::gettid() }
