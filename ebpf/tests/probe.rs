@@ -314,8 +314,8 @@ async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn identical_failed_lookups_are_counted_not_sent() {
+/// An exit-only probe for failed openat calls that folds repeats.
+fn folding_probe() -> (Probe, hostscope_ebpf::EventStream) {
     let mut rule = openat_rule(true);
     rule.deliver = Deliver::Lookup;
     let config = ProbeConfig {
@@ -325,7 +325,13 @@ async fn identical_failed_lookups_are_counted_not_sent() {
         ..config(vec![rule])
     };
     let mut probe = Probe::load(&config).expect("load the probe (run as root)");
-    let mut stream = probe.events().unwrap();
+    let stream = probe.events().unwrap();
+    (probe, stream)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn identical_failed_lookups_are_counted_not_sent() {
+    let (mut probe, mut stream) = folding_probe();
     let me = std::process::id();
     probe.trace_pid(me, false).unwrap();
     let a = format!("/nonexistent/hostscope-fold-a-{me}");
@@ -373,16 +379,7 @@ async fn identical_failed_lookups_are_counted_not_sent() {
 #[tokio::test(flavor = "current_thread")]
 async fn threads_sharing_a_repeats_slot_keep_their_counts_apart() {
     use std::sync::mpsc;
-    let mut rule = openat_rule(true);
-    rule.deliver = Deliver::Lookup;
-    let config = ProbeConfig {
-        timed: false,
-        lookup_errnos: &[libc::ENOENT],
-        fold_repeats: true,
-        ..config(vec![rule])
-    };
-    let mut probe = Probe::load(&config).expect("load the probe (run as root)");
-    let mut stream = probe.events().unwrap();
+    let (mut probe, mut stream) = folding_probe();
     let me = std::process::id();
     probe.trace_pid(me, false).unwrap();
     let a = format!("/nonexistent/hostscope-slot-a-{me}");
@@ -467,16 +464,7 @@ async fn threads_sharing_a_repeats_slot_keep_their_counts_apart() {
 async fn a_thread_that_execs_gives_up_its_repeats_slot() {
     use std::io::{BufRead, BufReader, Write};
     use std::process::{Command, Stdio};
-    let mut rule = openat_rule(true);
-    rule.deliver = Deliver::Lookup;
-    let config = ProbeConfig {
-        timed: false,
-        lookup_errnos: &[libc::ENOENT],
-        fold_repeats: true,
-        ..config(vec![rule])
-    };
-    let mut probe = Probe::load(&config).expect("load the probe (run as root)");
-    let mut stream = probe.events().unwrap();
+    let (mut probe, mut stream) = folding_probe();
     let missing = format!("/nonexistent/hostscope-exec-slot-{}", std::process::id());
     let script = r#"
 import os, sys, threading

@@ -117,6 +117,19 @@ pub fn median_run<T>(runs: &[T], loop_ns: impl Fn(&T) -> f64) -> (f64, &T) {
     (ns, mid)
 }
 
+/// The values `of` each run of `wanted`, in round order.
+pub fn per_round<S: PartialEq, R>(
+    results: &[(S, Vec<R>)],
+    wanted: S,
+    of: impl Fn(&R) -> f64,
+) -> Vec<f64> {
+    results
+        .iter()
+        .find(|(s, _)| *s == wanted)
+        .map(|(_, runs)| runs.iter().map(of).collect())
+        .expect("every setup is measured")
+}
+
 /// Each run's ratio to the anchor run of the same round, as a median and
 /// quartiles. This machine's speed drifts by tens of percent within seconds;
 /// a ratio of two medians taken minutes apart carries that drift, a ratio

@@ -17,6 +17,7 @@ use super::tracer::{Ready, Tracer};
 use super::workload::{FAILED_OPENAT, Workload};
 use super::{
     Options, PairedRatio, build_ebpf_example, build_hostscope, compile_c, median_run, mib,
+    per_round,
 };
 
 /// One measured run.
@@ -91,13 +92,7 @@ pub fn run(options: &Options) -> Result<()> {
 }
 
 fn print_table(results: &[(Setup, Vec<Run>)], iterations: u64) {
-    let loops = |wanted: Setup| -> Vec<f64> {
-        results
-            .iter()
-            .find(|(s, _)| *s == wanted)
-            .map(|(_, runs)| runs.iter().map(|r| r.loop_ns).collect())
-            .expect("every setup is measured")
-    };
+    let loops = |wanted: Setup| per_round(results, wanted, |r| r.loop_ns);
     let untraced = loops(Setup::Untraced);
     println!(
         "{:<42} {:>10} {:>20} {:>10} {:>8} {:>10}",

@@ -20,6 +20,7 @@ use super::tracer::{Ready, Tracer};
 use super::workload::{FAILED_OPENAT, SUCCESSFUL_STAT, Workload};
 use super::{
     Options, PairedRatio, build_ebpf_example, build_hostscope, compile_c, median_run, mib,
+    per_round,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,13 +96,7 @@ pub fn run(options: &Options) -> Result<()> {
             )?);
         }
     }
-    let loops = |wanted: Setup| -> Vec<f64> {
-        results
-            .iter()
-            .find(|(s, _)| *s == wanted)
-            .map(|(_, runs)| runs.iter().map(|r| r.loop_ns).collect())
-            .expect("every setup is measured")
-    };
+    let loops = |wanted: Setup| per_round(&results, wanted, |r| r.loop_ns);
     println!(
         "{:<44} {:>10} {:>20} {:>8} {:>10}",
         "setup", "loop ms", "ratio (quartiles)", "lost", "peak RSS"
