@@ -203,6 +203,18 @@ impl Export {
     }
 }
 
+impl Drop for Export {
+    /// A test that failed before `stop` must not leave the export running:
+    /// its probe would still be loaded for the tests after it.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            // SAFETY: plain kill(2) on our own child.
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn sh(script: &str) -> std::process::ExitStatus {
     Command::new("sh")
         .arg("-c")
@@ -397,6 +409,9 @@ fn a_restarted_rsyslog_gets_the_events_after_the_restart_and_losses_are_counted(
 fn a_hostile_path_is_one_escaped_record_and_an_oversize_udp_record_is_cut_with_a_marker() {
     let dir = TempDir::new("hs-export-hostile");
     let rsyslog = Rsyslog::start(dir.path());
+    // Cut inside the path's PARAM-VALUE, the marker's `]` escaped as RFC
+    // 5424 wants it there: `...[truncated\]`.
+    const CUT: &str = "...[truncated";
     let udp = format!("udp://127.0.0.1:{}", rsyslog.udp);
     let unix = format!("unix://{}/log.sock", dir.path().display());
     let export = Export::start(
@@ -427,9 +442,9 @@ fn a_hostile_path_is_one_escaped_record_and_an_oversize_udp_record_is_cut_with_a
                 .filter(|l| l.raw.contains(&format!("{tag}/a\\nb\\33[2Jc")))
                 .count()
                 >= 2
-                && lines.iter().any(|l| {
-                    l.raw.contains(&format!("{tag}-long")) && l.raw.contains("[truncated]")
-                })
+                && lines
+                    .iter()
+                    .any(|l| l.raw.contains(&format!("{tag}-long")) && l.raw.contains(CUT))
         },
     );
     let (code, stderr) = export.stop();
@@ -443,7 +458,7 @@ fn a_hostile_path_is_one_escaped_record_and_an_oversize_udp_record_is_cut_with_a
     }
     let cut = lines
         .iter()
-        .find(|l| l.raw.contains(&format!("{tag}-long")) && l.raw.contains("[truncated]"))
+        .find(|l| l.raw.contains(&format!("{tag}-long")) && l.raw.contains(CUT))
         .expect("the long one");
     assert!(
         cut.raw.len() <= 2048 + 16,
@@ -454,7 +469,7 @@ fn a_hostile_path_is_one_escaped_record_and_an_oversize_udp_record_is_cut_with_a
     assert!(
         lines
             .iter()
-            .any(|l| l.raw.contains(&format!("{tag}-long")) && !l.raw.contains("[truncated]")),
+            .any(|l| l.raw.contains(&format!("{tag}-long")) && !l.raw.contains(CUT)),
         "the local socket gets the whole record"
     );
 }

@@ -41,6 +41,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::format::truncate;
 use super::record::{Record, Severity};
 
 /// The journal's native-protocol socket, where `journald` sends.
@@ -49,9 +50,6 @@ pub const JOURNALD_SOCKET: &str = "/run/systemd/journal/socket";
 /// The longest UDP message we send, in bytes: what RFC 5426 (section 3.2)
 /// says every receiver SHOULD accept.
 const UDP_MAX: usize = 2048;
-
-/// What a message cut to fit ends with.
-const TRUNCATED: &[u8] = b" [truncated]";
 
 /// Where a message refused by `/dev/log` as too long (EMSGSIZE: longer than
 /// our socket's send buffer, about 200 KiB by default) is cut before the one
@@ -453,7 +451,7 @@ impl Worker {
     /// or the close deadline passes; false if it was not written.
     fn deliver(&mut self, msg: &mut Vec<u8>) -> bool {
         if matches!(self.destination, Destination::Udp(_)) {
-            cut(msg, UDP_MAX);
+            truncate(msg, UDP_MAX);
         }
         let mut cut_once = false;
         while !self.past_deadline() {
@@ -490,7 +488,7 @@ impl Worker {
                     if cut_once || !matches!(self.destination, Destination::Unix(_)) {
                         return false;
                     }
-                    cut(msg, UNIX_RETRY_MAX);
+                    truncate(msg, UNIX_RETRY_MAX);
                     cut_once = true;
                 }
                 Err(Failure::Broken { lost }) => {
@@ -680,24 +678,6 @@ fn peer_closed(stream: &TcpStream) -> bool {
     }
 }
 
-/// Cuts `msg` to at most `limit` bytes, ending with [`TRUNCATED`], if it is
-/// longer; never inside a UTF-8 sequence, so text valid before stays valid.
-fn cut(msg: &mut Vec<u8>, limit: usize) {
-    if msg.len() <= limit {
-        return;
-    }
-    let mut end = limit.saturating_sub(TRUNCATED.len());
-    // A UTF-8 sequence is at most 4 bytes, so its first byte is at most 3
-    // back from a continuation byte (0b10xxxxxx).
-    for _ in 0..3 {
-        if end > 0 && msg.get(end).is_some_and(|b| b & 0xC0 == 0x80) {
-            end -= 1;
-        }
-    }
-    msg.truncate(end);
-    msg.extend_from_slice(TRUNCATED);
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -706,6 +686,7 @@ mod tests {
     use std::net::TcpListener;
     use std::sync::mpsc::Sender as ChannelSender;
 
+    use super::super::format::TRUNCATION_MARKER;
     use super::*;
 
     /// A directory of its own under the system temp dir, removed on drop.
@@ -861,19 +842,6 @@ mod tests {
             assert!(message.contains(&format!("{url:?}")), "{message}");
             assert!(message.contains("udp://HOST:PORT"), "{message}");
         }
-    }
-
-    #[test]
-    fn cuts_on_a_character_boundary() {
-        let mut short = b"short".to_vec();
-        cut(&mut short, 5);
-        assert_eq!(short, b"short");
-
-        let mut long = "é".repeat(100).into_bytes();
-        cut(&mut long, 51);
-        assert!(long.len() <= 51, "{} bytes", long.len());
-        assert!(long.ends_with(TRUNCATED));
-        assert!(std::str::from_utf8(&long).is_ok(), "cut inside a character");
     }
 
     #[test]
@@ -1183,7 +1151,10 @@ mod tests {
         let mut buf = vec![0; UNIX_RETRY_MAX * 2];
         let n = syslog.recv(&mut buf).expect("no datagram within 5 s");
         assert!(n <= UNIX_RETRY_MAX, "{n} bytes");
-        assert!(buf[..n].ends_with(TRUNCATED), "no marker");
+        assert!(
+            buf[..n].ends_with(TRUNCATION_MARKER.as_bytes()),
+            "no marker"
+        );
         assert_eq!(recv_unix(&syslog).rest, "event 1");
         let stats = syslog_sender.close(Duration::from_secs(1));
         assert_eq!((stats.sent, stats.dropped), (2, 0));
@@ -1228,7 +1199,7 @@ mod tests {
         let n = receiver.recv(&mut buf).expect("no datagram within 5 s");
         let message = &buf[..n];
         assert!(n <= UDP_MAX, "{n} bytes");
-        assert!(message.ends_with(b"[truncated]"), "no marker");
+        assert!(message.ends_with(TRUNCATION_MARKER.as_bytes()), "no marker");
         let line = parse(message);
         assert_eq!(line.seq, 2);
         assert!(line.rest.starts_with("éé"));
