@@ -205,13 +205,9 @@ pub async fn run(
     };
     let stopped = loop_.run(&mut signals, consumer, watched).await;
     let stopped = stopped.and_then(|stop| {
-        // What is queued at the stop, within bounds: the probe is still
-        // attached, and under a flood the ring would never empty.
-        for _ in 0..16 {
-            if drain(&mut stream, consumer)? < EventStream::MAX_DRAIN {
-                break;
-            }
-        }
+        // With the programs detached nothing more comes in: drain to the end.
+        probe.stop()?;
+        while drain(&mut stream, consumer)? > 0 {}
         for event in stream.pending_repeats(&probe)? {
             consumer.event(event)?;
         }

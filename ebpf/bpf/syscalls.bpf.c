@@ -86,7 +86,7 @@ struct {
 
 /* Per thread: its last failed lookup, while repeats of it are counted (see
  * cfg_fold_repeats). Slot tid % HS_REPEAT_SLOTS, held by one thread at a
- * time (hs_last_lookup.tid, 0 when free); a thread whose slot another holds
+ * time (hs_last_lookup.holder, 0 when free); a thread whose slot another holds
  * is not folded, every call of it is sent. An array, not a hash keyed by
  * tid: its lookup is inlined, where a hash lookup was a third of the cost
  * of a folded call. Not task storage: user space reads what is still
@@ -1201,11 +1201,12 @@ int hs_fork(u64 *ctx)
 	return 0;
 }
 
-/* The file a process now runs, as the kernel opened it: after a successful
- * execve the caller's copy of the name is gone with its old memory. */
 /* What the probe keeps of thread `pid_tgid`, let go when its id does: a
  * thread id is reused, and the next thread must not inherit a search this
- * one left open, nor its repeats slot. */
+ * one left open, nor its repeats slot. (An exec that fails past the point
+ * of no return, after the thread took the leader's id, reaches neither
+ * place that calls this: its old id's state stays until the id is reused
+ * by a thread that looks something up.) */
 static __always_inline void forget_thread(u64 pid_tgid)
 {
 	u32 tid = (u32)pid_tgid;
@@ -1220,6 +1221,8 @@ static __always_inline void forget_thread(u64 pid_tgid)
 	}
 }
 
+/* The file a process now runs, as the kernel opened it: after a successful
+ * execve the caller's copy of the name is gone with its old memory. */
 SEC("tp_btf/sched_process_exec")
 int hs_exec(u64 *ctx)
 {
@@ -1296,9 +1299,12 @@ int hs_exit(u64 *ctx)
 	bool group_dead = (bool)ctx[1];
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u32 tgid = pid_tgid >> 32;
+	/* Before the target check: the last thread out clears the process's
+	 * bit (below) while another, already counted out, may not yet have
+	 * come this way. Untraced threads hold nothing: two map reads. */
+	forget_thread(pid_tgid);
 	if (!is_target(tgid))
 		return 0;
-	forget_thread(pid_tgid);
 	if (!group_dead)
 		return 0;
 	u32 zero = 0;

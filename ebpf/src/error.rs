@@ -26,6 +26,12 @@ pub enum ProbeError {
         #[source]
         source: aya::programs::ProgramError,
     },
+    #[error("could not detach the eBPF program {program}")]
+    Detach {
+        program: String,
+        #[source]
+        source: aya::programs::ProgramError,
+    },
     #[error("the probe's map {name} is unusable")]
     Map {
         name: &'static str,

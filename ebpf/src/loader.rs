@@ -238,7 +238,7 @@ impl Probe {
                 "hs_sys_exit" => syscalls_unused,
                 // Also lets go of what a thread kept under the id it had
                 // before it exec'd.
-                "hs_exec" => exec_records == 0 && fold == 0,
+                "hs_exec" => exec_records == 0 && fold == 0 && lookup_errnos == 0,
                 "hs_oom" => !config.oom_records,
                 "hs_sock_state" => config.socket_payload.is_none(),
                 "hs_sock_send" | "hs_sock_recv" => sock_tp == 0,
@@ -287,8 +287,30 @@ impl Probe {
         })
     }
 
+    /// Detaches every program, so that what the ring holds and what the
+    /// maps count stop changing: then a last drain and
+    /// [`Probe::pending_repeats`] see every repeat once (a thread ending
+    /// meanwhile would otherwise send its count after the drain, or a slot
+    /// change hands under the reader). The maps stay readable.
+    pub fn stop(&mut self) -> Result<(), ProbeError> {
+        for (name, program) in self.bpf.programs_mut() {
+            if let aya::programs::Program::BtfTracePoint(program) = program {
+                match program.unload() {
+                    Ok(()) | Err(aya::programs::ProgramError::NotLoaded) => {}
+                    Err(source) => {
+                        return Err(ProbeError::Detach {
+                            program: name.to_owned(),
+                            source,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The repeats still counted in the kernel, not yet sent: read them
-    /// when stopping, so that none is lost. `ts_ns` is monotonic here (the
+    /// after [`Probe::stop`], so that none is lost or counted twice. `ts_ns` is monotonic here (the
     /// decoder makes record times unix times; these are the caller's to
     /// place).
     pub fn pending_repeats(&self) -> Result<Vec<LookupRepeat>, ProbeError> {

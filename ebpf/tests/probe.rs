@@ -333,6 +333,8 @@ fn folding_probe() -> (Probe, hostscope_ebpf::EventStream) {
 async fn identical_failed_lookups_are_counted_not_sent() {
     let (mut probe, mut stream) = folding_probe();
     let me = std::process::id();
+    // Other tests of this process fold too (each with its own probe).
+    let this_thread = gettid() as u32;
     probe.trace_pid(me, false).unwrap();
     let a = format!("/nonexistent/hostscope-fold-a-{me}");
     let b = format!("/nonexistent/hostscope-fold-b-{me}");
@@ -358,7 +360,7 @@ async fn identical_failed_lookups_are_counted_not_sent() {
     let repeats: Vec<u64> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Repeat(r) if r.pid == me => Some(r.count),
+            Event::Repeat(r) if r.tid == this_thread => Some(r.count),
             _ => None,
         })
         .collect();
@@ -368,60 +370,90 @@ async fn identical_failed_lookups_are_counted_not_sent() {
     assert!(
         pending
             .iter()
-            .any(|e| matches!(e, Event::Repeat(r) if r.pid == me && r.count == 1)),
+            .any(|e| matches!(e, Event::Repeat(r) if r.tid == this_thread && r.count == 1)),
         "{pending:?}"
     );
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
 }
 
 /// Two threads whose ids share a repeats slot: the one holding it folds its
-/// repeats, the other's lookups are all sent, and neither count is mixed up.
+/// repeats, the other's lookups are all sent, and neither count is mixed
+/// up; once the holder is gone, the other takes the slot over, and its
+/// first miss is sent even though it is the one the holder repeated.
 #[tokio::test(flavor = "current_thread")]
 async fn threads_sharing_a_repeats_slot_keep_their_counts_apart() {
-    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex, mpsc};
     let (mut probe, mut stream) = folding_probe();
     let me = std::process::id();
     probe.trace_pid(me, false).unwrap();
     let a = format!("/nonexistent/hostscope-slot-a-{me}");
     let b = format!("/nonexistent/hostscope-slot-b-{me}");
+    let slot = |tid: libc::pid_t| tid as u32 % hostscope_ebpf::REPEAT_SLOTS;
+    let misses = |path: &str| {
+        for _ in 0..10 {
+            open_missing(path);
+        }
+    };
 
+    // The ids below 300 are never handed to threads (RESERVED_PIDS): a
+    // holder in slot 0..300 could have no other thread to share with when
+    // pid_max is 32768.
     let (held_tx, held_rx) = mpsc::channel();
     let (end_tx, end_rx) = mpsc::channel::<()>();
-    let path = a.clone();
-    let holder = std::thread::spawn(move || {
-        for _ in 0..10 {
-            open_missing(&path);
+    let end_rx = Arc::new(Mutex::new(end_rx));
+    let holder = loop {
+        let (tx, rx) = (held_tx.clone(), end_rx.clone());
+        let path = a.clone();
+        let thread = std::thread::spawn(move || {
+            let tid = gettid();
+            if slot(tid) < 300 {
+                tx.send(None).unwrap();
+                return;
+            }
+            misses(&path);
+            tx.send(Some(tid)).unwrap();
+            rx.lock().unwrap().recv().unwrap();
+        });
+        match held_rx.recv().unwrap() {
+            Some(tid) => break (thread, tid),
+            None => thread.join().unwrap(),
         }
-        held_tx.send(gettid()).unwrap();
-        end_rx.recv().unwrap();
-    });
-    let holder_tid = held_rx.recv().unwrap();
+    };
+    let (holder, holder_tid) = holder;
+
     // Thread ids are handed out in turn: within pid_max spawns one shares
-    // the holder's slot, and that one repeats b.
-    let slot = |tid: libc::pid_t| tid as u32 % hostscope_ebpf::REPEAT_SLOTS;
+    // the holder's slot. It misses b, then, once the holder has ended, a.
+    let (found_tx, found_rx) = mpsc::channel();
+    let (again_tx, again_rx) = mpsc::channel::<()>();
+    let again_rx = Arc::new(Mutex::new(again_rx));
     let mut sharer = None;
     for _ in 0..100_000 {
-        let path = b.clone();
-        let found = std::thread::spawn(move || {
+        let (tx, rx) = (found_tx.clone(), again_rx.clone());
+        let (a, b) = (a.clone(), b.clone());
+        let thread = std::thread::spawn(move || {
             let tid = gettid();
             if slot(tid) != slot(holder_tid) || tid == holder_tid {
-                return None;
+                tx.send(None).unwrap();
+                return;
             }
-            for _ in 0..10 {
-                open_missing(&path);
+            misses(&b);
+            tx.send(Some(tid)).unwrap();
+            rx.lock().unwrap().recv().unwrap();
+            misses(&a);
+        });
+        match found_rx.recv().unwrap() {
+            Some(tid) => {
+                sharer = Some((thread, tid));
+                break;
             }
-            Some(tid)
-        })
-        .join()
-        .unwrap();
-        if let Some(tid) = found {
-            sharer = Some(tid);
-            break;
+            None => thread.join().unwrap(),
         }
     }
-    let sharer = sharer.expect("a thread id sharing the holder's slot");
+    let (sharer, sharer_tid) = sharer.expect("a thread id sharing the holder's slot");
     end_tx.send(()).unwrap();
     holder.join().unwrap();
+    again_tx.send(()).unwrap();
+    sharer.join().unwrap();
 
     let events = collect(&mut stream);
     let sent = |path: &str, tid: libc::pid_t| {
@@ -449,12 +481,61 @@ async fn threads_sharing_a_repeats_slot_keep_their_counts_apart() {
         "and the rest counted, sent at its exit"
     );
     assert_eq!(
-        sent(&b, sharer),
+        sent(&b, sharer_tid),
         10,
-        "the other thread's misses are all sent"
+        "the other thread's misses are all sent while the slot is held"
     );
-    assert!(repeats(sharer).is_empty());
+    assert_eq!(
+        sent(&a, sharer_tid),
+        1,
+        "then it holds the slot: its first miss of a is sent"
+    );
+    assert_eq!(repeats(sharer_tid), [9], "and the rest counted");
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
+}
+
+/// A success ends a thread's run of repeats: the same miss after it is
+/// sent again, and counted from there.
+#[tokio::test(flavor = "current_thread")]
+async fn a_miss_after_a_success_is_sent_again() {
+    let (mut probe, mut stream) = folding_probe();
+    let me = std::process::id();
+    let this_thread = gettid() as u32;
+    probe.trace_pid(me, false).unwrap();
+    let missing = format!("/nonexistent/hostscope-again-{me}");
+    let present = std::env::current_exe().unwrap();
+    for _ in 0..3 {
+        open_missing(&missing);
+    }
+    let file = std::fs::File::open(&present).expect("open the test binary");
+    drop(file);
+    for _ in 0..3 {
+        open_missing(&missing);
+    }
+    let events = collect(&mut stream);
+    let sent = events
+        .iter()
+        .filter(|e| {
+            matches!(e, Event::Syscall(s) if s.tid == this_thread
+            && s.capture(1).is_some_and(|c| c.bytes == missing.as_bytes()))
+        })
+        .count();
+    assert_eq!(sent, 2, "the first miss of each run");
+    let repeats: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Repeat(r) if r.tid == this_thread => Some(r.count),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(repeats, [2], "the first run's, sent before the success");
+    let pending = stream.pending_repeats(&probe).unwrap();
+    assert!(
+        pending
+            .iter()
+            .any(|e| matches!(e, Event::Repeat(r) if r.tid == this_thread && r.count == 2)),
+        "the second run's, still counted: {pending:?}"
+    );
 }
 
 /// A thread other than the leader that execs takes the leader's id: what
