@@ -115,13 +115,25 @@ class H(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 "#;
 
-/// A free TCP port on loopback (free when asked; tests start their
-/// servers on it at once).
+/// A loopback TCP port that is free now and was never handed out before in
+/// this process. Tests run in parallel threads, and the kernel may give two
+/// of them the same free port before either has bound it. Seen in CI: two
+/// chains tests, each with its own services, ended up sharing one front.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if given.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Waits until something accepts TCP connections on loopback `port`.
