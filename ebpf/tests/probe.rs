@@ -261,10 +261,13 @@ async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others
             libc::close(fd);
         }
     };
+    // This thread's only: another test loading its probe meanwhile opens
+    // the same file (Probe::load reads its capabilities there).
+    let this_thread = gettid() as u32;
     let opens_of_present = |events: &[Event]| {
         events
             .iter()
-            .filter(|e| matches!(e, Event::Syscall(s) if s.pid == me && s.ret.is_some_and(|r| r >= 0) && s.capture(1).is_some_and(|c| c.bytes == b"/proc/self/status")))
+            .filter(|e| matches!(e, Event::Syscall(s) if s.tid == this_thread && s.ret.is_some_and(|r| r >= 0) && s.capture(1).is_some_and(|c| c.bytes == b"/proc/self/status")))
             .count()
     };
 

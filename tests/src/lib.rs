@@ -1,11 +1,13 @@
 //! Helpers shared by the end-to-end tests: finding the binary, building small
-//! C workloads, reading JSON Lines output, and the services that the chains
-//! and export tests watch ([`stack`]).
+//! C workloads, reading JSON Lines output, a hostscope waited for until it is
+//! attached ([`running`]), and the services that the chains and export tests
+//! watch ([`stack`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod running;
 pub mod stack;
 
 /// The `hostscope` binary built by cargo for this workspace.

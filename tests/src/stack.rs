@@ -458,7 +458,15 @@ impl Stack {
             d,
         );
         wait_serving(&mut nginx, nginx_port, d);
-        let workers = children(nginx.pid());
+        // The master listens before it forks its worker: wait for the fork.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let workers = loop {
+            let workers = children(nginx.pid());
+            if !workers.is_empty() || Instant::now() > deadline {
+                break workers;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         assert_eq!(workers.len(), 1, "one nginx worker: {workers:?}");
         Stack {
             nginx,

@@ -6,6 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use hostscope_tests::running::{Finished, Running};
 use hostscope_tests::{Services, THREE_SERVICES_PY, TempDir, free_port, hostscope, wait_listening};
 
 #[test]
@@ -67,14 +68,8 @@ fn three_services_deep(from_syscalls: bool) {
     if from_syscalls {
         watcher.env("HOSTSCOPE_SOCKETS_FROM_SYSCALLS", "1");
     }
-    let watcher = watcher
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start hostscope chains");
-    std::thread::sleep(Duration::from_millis(1500));
-    let status = Command::new("python3")
+    let watcher = Running::attached(watcher.args(&args), services.0.len());
+    let client = Command::new("python3")
         .args([
             "-c",
             &format!(
@@ -85,11 +80,13 @@ fn three_services_deep(from_syscalls: bool) {
         ])
         .output()
         .expect("run the client");
-    assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "502");
-    let out = watcher.wait_with_output().expect("hostscope chains");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&client.stdout).trim(), "502");
+    let Finished {
+        status,
+        stdout,
+        stderr,
+    } = watcher.finish(Duration::from_secs(30));
+    assert!(status.success(), "{stderr}");
     let chain: Vec<&str> = stdout
         .split("\n\n")
         .find(|c| c.contains("/checkout"))

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use hostscope_tests::running::Running;
 use hostscope_tests::{
     Services, THREE_SERVICES_PY, TempDir, free_port, hostscope, json_lines, record_type,
     wait_listening,
@@ -218,14 +219,8 @@ fn run(flags: &[&str]) -> Run {
         args.push("-p".into());
         args.push(pid.to_string());
     }
-    let watcher = hostscope()
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start hostscope chains");
-    std::thread::sleep(Duration::from_millis(1500));
-    let status = Command::new("python3")
+    let watcher = Running::attached(hostscope().args(&args), pids.len());
+    let client = Command::new("python3")
         .args([
             "-c",
             &format!(
@@ -236,9 +231,9 @@ fn run(flags: &[&str]) -> Run {
         ])
         .output()
         .expect("run the client");
-    assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "502");
-    let out = watcher.wait_with_output().expect("hostscope chains");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&client.stdout).trim(), "502");
+    let out = watcher.finish(Duration::from_secs(30));
+    let stderr = out.stderr;
     assert!(out.status.success(), "{stderr}");
     assert!(
         !out.stdout.is_empty(),
@@ -247,7 +242,7 @@ fn run(flags: &[&str]) -> Run {
     Run {
         ports,
         pids,
-        records: json_lines(&out.stdout),
+        records: json_lines(out.stdout.as_bytes()),
     }
 }
 

@@ -7,23 +7,11 @@
 //! several requests must not mix them up, and the secrets the client sends
 //! must appear nowhere.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use hostscope_tests::running::{Finished, Running};
 use hostscope_tests::stack::{SECRET, Stack};
 use hostscope_tests::{TempDir, hostscope};
-
-/// `hostscope chains`, killed if the test fails before it ends.
-struct Watcher(Child);
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `line` without its trailing duration and culprit mark.
 fn head(line: &str) -> &str {
@@ -40,64 +28,17 @@ fn an_expired_redis_key_behind_nginx_is_the_culprit_of_every_502() {
     let dir = TempDir::new("hs-chains-servers");
     let stack = Stack::start(dir.path());
 
-    let mut watcher = Watcher(
-        hostscope()
-            .args(["chains", "--all", "--duration", "8s", "--errors"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start hostscope chains"),
+    let watcher = Running::attached(
+        hostscope().args(["chains", "--all", "--duration", "8s", "--errors"]),
+        1,
     );
-    let watching = Instant::now();
-    let (attached_tx, attached) = mpsc::channel();
-    let stderr = watcher.0.stderr.take().expect("hostscope's stderr");
-    let stderr_reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.expect("hostscope's stderr is UTF-8");
-            if line.contains("attached to every process") {
-                let _ = attached_tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let mut stdout = watcher.0.stdout.take().expect("hostscope's stdout");
-    let stdout_reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        stdout
-            .read_to_string(&mut all)
-            .expect("hostscope's stdout is UTF-8");
-        all
-    });
-    if attached.recv_timeout(Duration::from_secs(20)).is_err() {
-        drop(watcher);
-        panic!(
-            "hostscope never attached:\n{}",
-            stderr_reader.join().unwrap_or_default()
-        );
-    }
-    // The probe is loaded before that line; let the ring buffer reader start.
-    std::thread::sleep(Duration::from_millis(500));
-
     let client = stack.client(3);
     // It stops on its own after --duration; give it ample time to print.
-    let status = loop {
-        if let Some(status) = watcher.0.try_wait().expect("poll hostscope chains") {
-            break status;
-        }
-        if watching.elapsed() > Duration::from_secs(40) {
-            drop(watcher);
-            panic!(
-                "hostscope chains --duration 8s still ran after 40 s:\n{}",
-                stderr_reader.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let stdout = stdout_reader.join().expect("read hostscope's stdout");
-    let stderr = stderr_reader.join().expect("read hostscope's stderr");
+    let Finished {
+        status,
+        stdout,
+        stderr,
+    } = watcher.finish(Duration::from_secs(40));
     let answers = String::from_utf8_lossy(&client.stdout);
     let service_log = stack.service_log();
     let context = format!(

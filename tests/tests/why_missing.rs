@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use hostscope_tests::running::Running;
 use hostscope_tests::{TempDir, compile_c, hostscope, json_lines, record_type, unique};
 use serde_json::Value;
 
@@ -439,16 +440,24 @@ fn a_relative_path_after_chdir_resolves_against_the_new_cwd() {
     assert_eq!(entry[0]["path"], "rel/missing.txt");
 }
 
-/// A process that waits, then fails on a missing file: for -p and --all.
+/// A process that fails on a missing file once told to (a line on its
+/// stdin, by [`go`]): for -p and --all.
 fn late_failure(dir: &Path, missing: &Path) -> std::process::Child {
     Command::new("sh")
         .arg("-c")
-        .arg(format!("sleep 2; cat {}; exit 5", missing.display()))
+        .arg(format!("read _; cat {}; exit 5", missing.display()))
         .current_dir(dir)
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start sh")
+}
+
+fn go(target: &mut std::process::Child) {
+    use std::io::Write;
+    let mut stdin = target.stdin.take().expect("piped");
+    stdin.write_all(b"go\n").expect("tell the target to go");
 }
 
 #[test]
@@ -457,18 +466,17 @@ fn attaching_with_p_reports_what_the_process_missed_after() {
     let missing = dir.path().join("late.conf");
     let mut target = late_failure(dir.path(), &missing);
     let report = dir.path().join("report");
-    let out = hostscope()
-        .args(["why-missing", "--json", "-o"])
-        .arg(&report)
-        .args(["-p", &target.id().to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let watcher = Running::attached(
+        hostscope()
+            .args(["why-missing", "--json", "-o"])
+            .arg(&report)
+            .args(["-p", &target.id().to_string()]),
+        1,
     );
+    go(&mut target);
     assert_eq!(target.wait().unwrap().code(), Some(5));
+    let out = watcher.finish(Duration::from_secs(30));
+    assert!(out.status.success(), "{}", out.stderr);
     let records = json_lines(&std::fs::read(&report).unwrap());
     assert_eq!(
         missing_at(&records, missing.to_str().unwrap()).len(),
@@ -488,22 +496,17 @@ fn all_finds_a_failing_process_it_did_not_start() {
     let dir = TempDir::new("hs-wm-all");
     let missing = dir.path().join(unique("host-wide")).with_extension("conf");
     let report = dir.path().join("report");
-    let watcher = hostscope()
-        .args(["why-missing", "--all", "--duration", "6s", "--json", "-o"])
-        .arg(&report)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Give the probe time to attach before the failure happens.
-    std::thread::sleep(Duration::from_secs(2));
-    let mut target = late_failure(dir.path(), &missing);
-    assert_eq!(target.wait().unwrap().code(), Some(5));
-    let out = watcher.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let watcher = Running::attached(
+        hostscope()
+            .args(["why-missing", "--all", "--duration", "4s", "--json", "-o"])
+            .arg(&report),
+        1,
     );
+    let mut target = late_failure(dir.path(), &missing);
+    go(&mut target);
+    assert_eq!(target.wait().unwrap().code(), Some(5));
+    let out = watcher.finish(Duration::from_secs(30));
+    assert!(out.status.success(), "{}", out.stderr);
     let records = json_lines(&std::fs::read(&report).unwrap());
     let entry = missing_at(&records, missing.to_str().unwrap());
     assert_eq!(entry.len(), 1, "found among the whole host's misses");
