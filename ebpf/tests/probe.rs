@@ -317,6 +317,28 @@ async fn live_mode_sends_the_focused_process_in_full_and_only_failures_of_others
     assert_eq!(probe.losses().unwrap().events_lost(), 0);
 }
 
+/// The counts of thread `tid`'s repeat records, in order.
+fn repeats_of(events: &[Event], tid: u32) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Repeat(r) if r.tid == tid => Some(r.count),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How many of thread `tid`'s records are a call on `path`.
+fn sent_on(events: &[Event], tid: u32, path: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| {
+            matches!(e, Event::Syscall(s) if s.tid == tid
+            && s.capture(1).is_some_and(|c| c.bytes == path.as_bytes()))
+        })
+        .count()
+}
+
 /// An exit-only probe for failed openat calls that folds repeats.
 fn folding_probe() -> (Probe, hostscope_ebpf::EventStream) {
     let mut rule = openat_rule(true);
@@ -360,14 +382,11 @@ async fn identical_failed_lookups_are_counted_not_sent() {
         [a.as_bytes(), b.as_bytes()],
         "one record per distinct miss"
     );
-    let repeats: Vec<u64> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Repeat(r) if r.tid == this_thread => Some(r.count),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(repeats, [999], "a's repeats, reported before b's record");
+    assert_eq!(
+        repeats_of(&events, this_thread),
+        [999],
+        "a's repeats, reported before b's record"
+    );
     // The repeat of b is still counted in the kernel: read when stopping.
     let pending = stream.pending_repeats(&probe).unwrap();
     assert!(
@@ -459,24 +478,8 @@ async fn threads_sharing_a_repeats_slot_keep_their_counts_apart() {
     sharer.join().unwrap();
 
     let events = collect(&mut stream);
-    let sent = |path: &str, tid: libc::pid_t| {
-        events
-            .iter()
-            .filter(|e| {
-                matches!(e, Event::Syscall(s) if s.tid == tid as u32
-                && s.capture(1).is_some_and(|c| c.bytes == path.as_bytes()))
-            })
-            .count()
-    };
-    let repeats = |tid: libc::pid_t| -> Vec<u64> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Repeat(r) if r.tid == tid as u32 => Some(r.count),
-                _ => None,
-            })
-            .collect()
-    };
+    let sent = |path: &str, tid: libc::pid_t| sent_on(&events, tid as u32, path);
+    let repeats = |tid: libc::pid_t| repeats_of(&events, tid as u32);
     assert_eq!(sent(&a, holder_tid), 1, "the holder's first miss is sent");
     assert_eq!(
         repeats(holder_tid),
@@ -516,22 +519,16 @@ async fn a_miss_after_a_success_is_sent_again() {
         open_missing(&missing);
     }
     let events = collect(&mut stream);
-    let sent = events
-        .iter()
-        .filter(|e| {
-            matches!(e, Event::Syscall(s) if s.tid == this_thread
-            && s.capture(1).is_some_and(|c| c.bytes == missing.as_bytes()))
-        })
-        .count();
-    assert_eq!(sent, 2, "the first miss of each run");
-    let repeats: Vec<u64> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Repeat(r) if r.tid == this_thread => Some(r.count),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(repeats, [2], "the first run's, sent before the success");
+    assert_eq!(
+        sent_on(&events, this_thread, &missing),
+        2,
+        "the first miss of each run"
+    );
+    assert_eq!(
+        repeats_of(&events, this_thread),
+        [2],
+        "the first run's, sent before the success"
+    );
     let pending = stream.pending_repeats(&probe).unwrap();
     assert!(
         pending
@@ -580,14 +577,11 @@ threading.Event().wait()
     assert_ne!(tid, child.id(), "the thread is not the leader");
     assert!(child.wait().unwrap().success());
 
-    let repeats: Vec<u64> = collect(&mut stream)
-        .iter()
-        .filter_map(|e| match e {
-            Event::Repeat(r) if r.tid == tid => Some(r.count),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(repeats, [9], "sent when the thread exec'd");
+    assert_eq!(
+        repeats_of(&collect(&mut stream), tid),
+        [9],
+        "sent when the thread exec'd"
+    );
     let pending = stream.pending_repeats(&probe).unwrap();
     assert!(
         !pending

@@ -62,13 +62,7 @@ impl Running {
         for _ in 0..times {
             let left = deadline.saturating_duration_since(Instant::now());
             if attached.recv_timeout(left).is_err() {
-                let _ = running.child.kill();
-                let _ = running.child.wait();
-                let said = running.stderr.take().map(|h| h.join().unwrap_or_default());
-                panic!(
-                    "{cmd:?} did not attach within {ATTACH_WITHIN:?}: {}",
-                    said.unwrap_or_default()
-                );
+                running.give_up(&format!("{cmd:?} did not attach within {ATTACH_WITHIN:?}"));
             }
         }
         running
@@ -87,13 +81,7 @@ impl Running {
                 break status;
             }
             if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let said = self.stderr.take().map(|h| h.join().unwrap_or_default());
-                panic!(
-                    "still running after {within:?}: {}",
-                    said.unwrap_or_default()
-                );
+                self.give_up(&format!("still running after {within:?}"));
             }
             std::thread::sleep(Duration::from_millis(50));
         };
@@ -103,6 +91,14 @@ impl Running {
             stdout: read(self.stdout.take()).unwrap_or_default(),
             stderr: read(self.stderr.take()).unwrap_or_default(),
         }
+    }
+
+    /// Kills the command and fails the test with `why` and what it said.
+    fn give_up(&mut self, why: &str) -> ! {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let said = self.stderr.take().map(|h| h.join().unwrap_or_default());
+        panic!("{why}: {}", said.unwrap_or_default());
     }
 }
 
