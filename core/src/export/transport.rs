@@ -22,7 +22,10 @@
 //!   A record in flight when the peer dies may therefore be duplicated or
 //!   lost, and TCP cannot tell which: each failed write counts in
 //!   [`Stats::failed`]. A peer that closed the connection in good order is
-//!   noticed before the next write, so nothing is written into it.
+//!   noticed before the next write, so nothing is written into it. What a
+//!   daemon's kernel acknowledged but the daemon never read before it
+//!   stopped is lost unseen: TCP acknowledges receipt, not reading (RELP
+//!   exists for that). The receiver sees the gap in the sequence ids.
 //!
 //! The encoding is the caller's ([`Encode`]): this module frames and sends
 //! bytes and knows nothing of RFC 3164, RFC 5424 or the journal's fields.
