@@ -88,9 +88,9 @@ struct {
  * cfg_fold_repeats). Slot tid % HS_REPEAT_SLOTS, held by one thread at a
  * time (hs_last_lookup.holder, 0 when free); a thread whose slot another holds
  * is not folded, every call of it is sent. An array, not a hash keyed by
- * tid: its lookup is inlined, where a hash lookup was a third of the cost
- * of a folded call. Not task storage: user space reads what is still
- * counted when it stops. */
+ * tid: its lookup is inlined, where a hash lookup (a helper call and a
+ * hash) was about a tenth of a folded call's cost. Not task storage: user
+ * space reads what is still counted when it stops. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, HS_REPEAT_SLOTS);
