@@ -969,7 +969,7 @@ int main(void) {
     sigaction(SIGALRM, &sa, 0);
     pid_t writer = fork();
     if (writer == 0) {
-        usleep(500000);
+        usleep(1500000);
         close(open("fifo-a", O_WRONLY));
         _exit(0);
     }
@@ -978,8 +978,10 @@ int main(void) {
         open("fifo-b", O_RDONLY);
         _exit(0);
     }
-    /* Interrupts the open below 0.1 s in; the writer releases it at 0.5 s. */
-    struct itimerval timer = {{0, 0}, {0, 100000}};
+    /* Interrupts the open below 0.3 s in; the writer releases it at 1.5 s,
+     * by which time the victim blocks too, even under strace on a busy
+     * machine. */
+    struct itimerval timer = {{0, 0}, {0, 300000}};
     setitimer(ITIMER_REAL, &timer, 0);
     close(open("fifo-a", O_RDONLY));
     waitpid(writer, 0, 0);
