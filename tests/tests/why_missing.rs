@@ -412,16 +412,12 @@ fn a_grandchild_that_fails_is_the_process_named() {
     assert_eq!(out.status.code(), Some(1));
     let v = verdict(&records);
     assert_eq!(culprit_resolved(v), missing.to_str().unwrap(), "{v:#}");
+    // The root sh runs more after the inner one, so it never becomes cat:
+    // the name tells the grandchild (pids may wrap between the two).
     assert_eq!(
         v["comm"], "cat",
         "the failing process is the grandchild: {v:#}"
     );
-    let root_pid = records
-        .iter()
-        .filter_map(|r| r["pid"].as_u64())
-        .min()
-        .unwrap();
-    assert_ne!(v["pid"].as_u64(), Some(root_pid));
 }
 
 #[test]
