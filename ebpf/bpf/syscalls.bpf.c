@@ -162,6 +162,13 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
+/* This CPU's scratch buffer (NULL only to the verifier). */
+static __always_inline struct scratch *cpu_scratch(void)
+{
+	u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);
@@ -477,8 +484,7 @@ int hs_sys_enter(u64 *ctx)
 	read_args(p.args, regs);
 
 	if (spec->flags & (HS_SPEC_NORETURN | HS_SPEC_ENTRY_CAPTURE)) {
-		u32 zero = 0;
-		struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+		struct scratch *s = cpu_scratch();
 		if (!s)
 			return 0;
 		bool noreturn = spec->flags & HS_SPEC_NORETURN;
@@ -926,8 +932,7 @@ static __always_inline int sockio(u64 pid_tgid, struct pt_regs *regs, s64 ret, u
 	/* The socket tracepoints send reads and writes. */
 	if (cfg_sock_tp && how != HS_IO_CONNECT && how != HS_IO_ACCEPT)
 		return 0;
-	u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct scratch *s = cpu_scratch();
 	if (!s)
 		return 0;
 	struct hs_sockinfo *info = start_sockio(s, pid_tgid, regs, ret, nr);
@@ -973,8 +978,7 @@ static __always_inline int exit_only(u64 pid_tgid, struct pt_regs *regs, s64 ret
 		return sockio(pid_tgid, regs, ret, nr, spec);
 	if (!shown_in_full(pid_tgid >> 32) && !wanted(spec, ret, first_arg(regs), (u32)pid_tgid))
 		return 0;
-	u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct scratch *s = cpu_scratch();
 	if (!s)
 		return 0;
 	struct hs_event *ev = start_bare(s, HS_EV_SYSCALL, pid_tgid);
@@ -1036,8 +1040,7 @@ int hs_sys_exit(u64 *ctx)
 	if (!wanted(spec, ret, p.args[0], (u32)pid_tgid))
 		return 0;
 
-	u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct scratch *s = cpu_scratch();
 	if (!s)
 		return 0;
 	struct hs_event *ev = start(s, HS_EV_SYSCALL, pid_tgid);
@@ -1126,8 +1129,7 @@ static __always_inline int sock_moved(struct sock *sk, s64 ret)
 	u8 how = spec->aux[0];
 	if (how != HS_IO_BUF && how != HS_IO_IOV && how != HS_IO_MSG)
 		return 0;
-	u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct scratch *s = cpu_scratch();
 	if (!s)
 		return 0;
 	struct hs_sockinfo *info = start_sockio(s, pid_tgid, regs, ret, nr);
@@ -1184,8 +1186,7 @@ int hs_fork(u64 *ctx)
 		/* Emitted here, before the child can run, so the child's first
 		 * record never overtakes the news of its birth (clone's return in
 		 * the parent can). */
-		u32 zero = 0;
-		struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+		struct scratch *s = cpu_scratch();
 		if (s) {
 			struct hs_event *ev = start(s, HS_EV_FORK, bpf_get_current_pid_tgid());
 			ev->ts_ns = bpf_ktime_get_ns();
@@ -1237,8 +1238,7 @@ int hs_exec(u64 *ctx)
 	if (!cfg_exec_events)
 		return 0;
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
-	u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct scratch *s = cpu_scratch();
 	if (!s)
 		return 0;
 	struct hs_event *ev = start(s, HS_EV_EXEC, pid_tgid);
@@ -1276,8 +1276,7 @@ int hs_oom(u64 *ctx)
 	if (!cfg_oom_events)
 		return 0;
 	struct task_struct *victim = (struct task_struct *)ctx[0];
-	u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct scratch *s = cpu_scratch();
 	if (!s)
 		return 0;
 	u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -1307,8 +1306,7 @@ int hs_exit(u64 *ctx)
 		return 0;
 	if (!group_dead)
 		return 0;
-	u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct scratch *s = cpu_scratch();
 	if (s) {
 		struct hs_event *ev = start(s, HS_EV_EXIT, pid_tgid);
 		ev->ts_ns = bpf_ktime_get_ns();
