@@ -29,7 +29,7 @@ impl Comm {
     }
 }
 
-impl std::ops::Deref for Comm {
+impl Deref for Comm {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {

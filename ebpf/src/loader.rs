@@ -310,9 +310,9 @@ impl Probe {
     }
 
     /// The repeats still counted in the kernel, not yet sent: read them
-    /// after [`Probe::stop`], so that none is lost or counted twice. `ts_ns` is monotonic here (the
-    /// decoder makes record times unix times; these are the caller's to
-    /// place).
+    /// after [`Probe::stop`], so that none is lost or counted twice.
+    /// `ts_ns` is monotonic here (the decoder makes record times unix
+    /// times; these are the caller's to place).
     pub fn pending_repeats(&self) -> Result<Vec<LookupRepeat>, ProbeError> {
         let mut out = Vec::new();
         for last in self.repeats.iter() {
